@@ -1,0 +1,31 @@
+/* Internal to the `ward` command: one function per top-level command. */
+#ifndef WARD_CLI_H
+#define WARD_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes scripts can trust. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct cli_opts {
+    int json; /* --json: machine-readable output on stdout */
+};
+
+int cmd_version(const struct cli_opts *o, int argc, char **argv);
+int cmd_selftest(const struct cli_opts *o, int argc, char **argv);
+int cmd_demo(const struct cli_opts *o, int argc, char **argv);
+int cmd_ta(const struct cli_opts *o, int argc, char **argv);
+
+/* `ward ta <verb>`: argv[0] is the verb. */
+int cmd_ta_keygen(const struct cli_opts *o, int argc, char **argv); /* cmd_ta_sign.c */
+int cmd_ta_sign(const struct cli_opts *o, int argc, char **argv);   /* cmd_ta_sign.c */
+int cmd_ta_measure(const struct cli_opts *o, int argc, char **argv);/* cmd_ta_sign.c */
+int cmd_ta_new(const struct cli_opts *o, int argc, char **argv);    /* cmd_ta_new.c */
+int cmd_ta_run(const struct cli_opts *o, int argc, char **argv);    /* cmd_ta_run.c */
+
+/* 1 if argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+/* Prints "ward: message" to stderr, with the thread's ward_errmsg() when why is nonzero. */
+void cli_error(const char *what, int why);
+
+#endif
