@@ -602,6 +602,25 @@ static void test_chain_ca_constraint(void **state)
     ward_pkey_free(k);
 }
 
+/* Signatures under 112-bit security are refused: the leaf re-signed with ECDSA-SHA1. */
+static void test_chain_weak_signature(void **state)
+{
+    (void)state;
+    X509 *x = to_x509(P.leaf);
+    assert_true(X509_sign(x, P.int_key->pkey, EVP_sha1()) > 0);
+    ward_cert *weak = from_x509(x);
+    X509_free(x);
+    expect_verify_fail(verify1(weak, P.inter, P.root, NULL, 0, AT, 0), "too weak");
+    ward_cert_free(weak);
+    /* The same certificate re-signed with SHA-384 is fine. */
+    x = to_x509(P.leaf);
+    assert_true(X509_sign(x, P.int_key->pkey, EVP_sha384()) > 0);
+    ward_cert *ok = from_x509(x);
+    X509_free(x);
+    CHECK_OK(verify1(ok, P.inter, P.root, NULL, 0, AT, 0));
+    ward_cert_free(ok);
+}
+
 static void test_chain_crls(void **state)
 {
     (void)state;
@@ -930,6 +949,40 @@ static void test_custom_extensions(void **state)
     s.extensions = NULL;
     expect_err(ward_cert_create(&s, k, P.inter, P.int_key, &c), WARD_ERR_INVALID_ARG, NULL);
     assert_null(c);
+    ward_pkey_free(k);
+}
+
+/* An attested-TLS style certificate: a self-signed leaf carrying evidence, pinned by itself. */
+static void test_self_signed_leaf(void **state)
+{
+    (void)state;
+    ward_pkey *k = gen_key(WARD_KEY_EC_P256);
+    ward_cert_ext ext = {TAGGED_EVIDENCE_OID, EVIDENCE, sizeof EVIDENCE, 0};
+    ward_cert_spec s = basic_spec("ward-node", 0, T0, T0 + DAY);
+    s.dns_names = DNS_NAMES;
+    s.n_dns_names = 1;
+    s.server_auth = s.client_auth = 1;
+    s.extensions = &ext;
+    s.n_extensions = 1;
+    ward_cert *c = make_cert(&s, k, NULL, k);
+    assert_int_equal(ward_cert_is_ca(c), 0);
+    char *subj = NULL, *iss = NULL;
+    CHECK_OK(ward_cert_subject(c, &subj));
+    CHECK_OK(ward_cert_issuer(c, &iss));
+    assert_string_equal(subj, iss);
+    free(subj);
+    free(iss);
+    CHECK_OK(verify1(c, NULL, c, NULL, 0, T0 + 60, 0));
+    expect_verify_fail(verify1(c, NULL, c, NULL, 0, T0 + DAY, 0), "expired");
+    /* It cannot issue: not a CA. */
+    ward_cert *sub = (ward_cert *)0x1;
+    expect_err(ward_cert_create(&s, k, c, k, &sub), WARD_ERR_INVALID_ARG, "CA");
+    assert_null(sub);
+    X509 *x = to_x509(c);
+    assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_SERVER | XKU_SSL_CLIENT);
+    assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
+    X509_free(x);
+    ward_cert_free(c);
     ward_pkey_free(k);
 }
 
@@ -1560,10 +1613,12 @@ int main(void)
         cmocka_unit_test(test_chain_time),
         cmocka_unit_test(test_chain_wrong_root),
         cmocka_unit_test(test_chain_ca_constraint),
+        cmocka_unit_test(test_chain_weak_signature),
         cmocka_unit_test(test_chain_crls),
         cmocka_unit_test(test_chain_partial),
         cmocka_unit_test(test_ed25519_and_other_keys),
         cmocka_unit_test(test_custom_extensions),
+        cmocka_unit_test(test_self_signed_leaf),
         cmocka_unit_test(test_create_refusals),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_intel_root),

@@ -1372,6 +1372,9 @@ ward_err ward_cert_verify_chain(const ward_cert *leaf, ward_cert *const *interme
         err = ward_err_ossl(WARD_ERR_CRYPTO, "certificate chain: cannot set the flags");
         goto done;
     }
+    /* At least 112-bit security for every key and signature below the anchor (refuses
+     * RSA-1024, SHA-1 signatures and the like). */
+    X509_VERIFY_PARAM_set_auth_level(param, 2);
     if (at != 0)
         X509_VERIFY_PARAM_set_time(param, (time_t)at);
     X509_STORE_CTX_set_verify_cb(ctx, require_crls ? verify_cb_require_crls : verify_cb_lenient);
