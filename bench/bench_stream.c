@@ -21,7 +21,7 @@
 #define MIB ((size_t)1 << 20)
 #define DATA_LEN (256 * MIB)
 #define UPDATE_LEN MIB
-#define REPS 5
+#define REPS 9
 
 static void die(const char *what)
 {
