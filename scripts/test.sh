@@ -14,6 +14,9 @@ echo "== release build (hardened) =="
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j"$jobs"
 (cd build/release && ctest --output-on-failure -j"$jobs")
+echo "== the README's main job (scripts/demo.sh) =="
+scripts/demo.sh >build/release/demo.log 2>&1 || { cat build/release/demo.log; exit 1; }
+echo "demo: ok"
 
 echo "== sanitizer build (ASan + UBSan, fuzz smoke runs) =="
 cmake -S . -B build/sanitize -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \

@@ -88,7 +88,9 @@ int cmd_demo(const struct cli_opts *o, int argc, char **argv)
     printf("   ciphertext: %zu bytes (header with wrapped data key, then sealed chunks)\n",
            ct_len);
 
-    printf("\n4. The task decrypts inside the TEE:\n");
+    /* Honest about where this runs: no TA exists yet, so this is the host process. */
+    printf("\n4. The task side decrypts (in this process for now; inside a sandboxed TA once\n"
+           "   the software TEE lands):\n");
     if (ward_stream_open(sk, aad, sizeof aad - 1, ct, ct_len, &pt, &pt_len) != WARD_OK) {
         step_failed("decryption failed");
         goto out;
