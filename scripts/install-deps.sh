@@ -13,6 +13,7 @@ packages=(
   libcurl4-openssl-dev        # HTTP clients
   libseccomp-dev              # TA sandbox
   libcmocka-dev               # unit tests
+  libargon2-dev               # password hashing (Argon2id, RFC 9106)
   clang libclang-rt-14-dev    # libFuzzer targets and sanitizer runtimes
 )
 

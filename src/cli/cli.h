@@ -15,6 +15,9 @@ int cmd_version(const struct cli_opts *o, int argc, char **argv);
 int cmd_selftest(const struct cli_opts *o, int argc, char **argv);
 int cmd_demo(const struct cli_opts *o, int argc, char **argv);
 int cmd_ta(const struct cli_opts *o, int argc, char **argv);
+int cmd_user(const struct cli_opts *o, int argc, char **argv);  /* cmd_user.c */
+int cmd_token(const struct cli_opts *o, int argc, char **argv); /* cmd_user.c */
+int cmd_audit(const struct cli_opts *o, int argc, char **argv); /* cmd_audit.c */
 
 /* `ward ta <verb>`: argv[0] is the verb. */
 int cmd_ta_keygen(const struct cli_opts *o, int argc, char **argv); /* cmd_ta_sign.c */

@@ -16,6 +16,9 @@ static const char usage[] =
     "  demo       run the main job on this machine and explain each step\n"
     "  selftest   run the cryptographic known-answer self-test\n"
     "  ta         trusted applications: keygen, sign, measure, new, run\n"
+    "  user       users, roles, passwords and TOTP second factors\n"
+    "  token      bearer tokens: issue, revoke\n"
+    "  audit      the tamper-evident audit log: verify, export\n"
     "  version    print the version, the crypto library and the platform's trust model\n"
     "\n"
     "options:\n"
@@ -33,6 +36,9 @@ static const struct {
     {"demo", cmd_demo},
     {"selftest", cmd_selftest},
     {"ta", cmd_ta},
+    {"user", cmd_user},
+    {"token", cmd_token},
+    {"audit", cmd_audit},
     {"version", cmd_version},
 };
 
