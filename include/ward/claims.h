@@ -57,6 +57,7 @@ typedef struct ward_claims {
     uint64_t snp_policy;
     uint8_t snp_chip_id[64];
     int snp_signed_by_vlek; /* 1 if the report was signed by a VLEK, 0 for a VCEK */
+    uint32_t snp_vmpl;      /* VMPL the SNP report was requested from (0..3; policies want 0) */
     uint32_t quote_version; /* SGX/TDX quote version, SNP report version, ward report version */
 } ward_claims;
 
