@@ -18,7 +18,7 @@ static const char usage[] =
     "  ta         trusted applications: keygen, sign, measure, new, run\n"
     "  user       users, roles, passwords and TOTP second factors\n"
     "  token      bearer tokens: issue, revoke\n"
-    "  audit      the tamper-evident audit log: verify, export\n"
+    "  audit      the tamper-evident audit log: verify, export, prune\n"
     "  version    print the version, the crypto library and the platform's trust model\n"
     "\n"
     "options:\n"
