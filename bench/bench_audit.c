@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,10 @@ static void remove_dir(const char *dir)
 {
     static const char *const files[] = {"audit.db", "audit.db-wal", "audit.db-shm", "audit.lock",
                                         "plain.db", "plain.db-wal", "plain.db-shm"};
-    char p[512];
+    char p[PATH_MAX + 32];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, files[i]) >= sizeof p)
+            die("path too long");
         unlink(p);
     }
     rmdir(dir);

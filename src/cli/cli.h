@@ -18,6 +18,9 @@ int cmd_ta(const struct cli_opts *o, int argc, char **argv);
 int cmd_user(const struct cli_opts *o, int argc, char **argv);  /* cmd_user.c */
 int cmd_token(const struct cli_opts *o, int argc, char **argv); /* cmd_user.c */
 int cmd_audit(const struct cli_opts *o, int argc, char **argv); /* cmd_audit.c */
+int cmd_attest(const struct cli_opts *o, int argc, char **argv); /* cmd_attest.c */
+int cmd_verify(const struct cli_opts *o, int argc, char **argv); /* cmd_attest.c */
+int cmd_ear(const struct cli_opts *o, int argc, char **argv);    /* cmd_ear.c */
 
 /* `ward ta <verb>`: argv[0] is the verb. */
 int cmd_ta_keygen(const struct cli_opts *o, int argc, char **argv); /* cmd_ta_sign.c */

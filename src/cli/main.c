@@ -13,12 +13,15 @@ static const char usage[] =
     "environment (IEEE Std 2952-2023).\n"
     "\n"
     "commands:\n"
+    "  attest     produce evidence (this node's platform report, hardware evidence if any)\n"
     "  demo       run the main job on this machine and explain each step\n"
+    "  ear        check an attestation result (EAR JWT) with the verifier's key\n"
     "  selftest   run the cryptographic known-answer self-test\n"
     "  ta         trusted applications: keygen, sign, measure, new, run\n"
     "  user       users, roles, passwords and TOTP second factors\n"
     "  token      bearer tokens: issue, revoke\n"
     "  audit      the tamper-evident audit log: verify, export, prune\n"
+    "  verify     verify evidence against a policy; print the result or the EAR JWT\n"
     "  version    print the version, the crypto library and the platform's trust model\n"
     "\n"
     "options:\n"
@@ -33,12 +36,15 @@ static const struct {
     const char *name;
     int (*fn)(const struct cli_opts *, int, char **);
 } commands[] = {
+    {"attest", cmd_attest},
     {"demo", cmd_demo},
+    {"ear", cmd_ear},
     {"selftest", cmd_selftest},
     {"ta", cmd_ta},
     {"user", cmd_user},
     {"token", cmd_token},
     {"audit", cmd_audit},
+    {"verify", cmd_verify},
     {"version", cmd_version},
 };
 
