@@ -11,6 +11,8 @@
  *                          indexed lookups, on the encrypted VFS (with rollback counters)
  *                          against a plain database file; SQLite defaults (rollback journal,
  *                          synchronous=FULL) on both. Target: time ratio <= 1.5.
+ *                          WARD_BENCH_SQLITE_PRAGMAS (SQL, e.g. "PRAGMA locking_mode=EXCLUSIVE")
+ *                          is run first on both connections, to compare other modes fairly.
  * File size: 1 GiB (WARD_BENCH_STORAGE_MIB overrides). Work directory: $TMPDIR or /tmp.
  *
  * Usage: bench_storage [FILTER] | --list */
@@ -178,6 +180,9 @@ static double sqlite_workload(const char *name, const char *vfs)
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(name, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs) != SQLITE_OK)
         die("sqlite open");
+    const char *jm = getenv("WARD_BENCH_SQLITE_PRAGMAS");
+    if (jm && *jm)
+        sql(db, jm);
     sql(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v TEXT)");
     sql(db, "CREATE INDEX tk ON t(k)");
     sqlite3_stmt *ins = NULL, *sel = NULL;

@@ -296,6 +296,86 @@ static void test_bad_blocks(void **state)
     fx_close(&x);
 }
 
+/* Large reads (several chunks, shared with the read-ahead helper thread): the content is right,
+ * and a bad block anywhere in the range fails the whole read, names the lowest bad block and
+ * returns nothing (the whole buffer wiped), on the same open file read after read. */
+static void test_large_read(void **state)
+{
+    (void)state;
+    fx x;
+    fx_open(&x, KA, 0);
+    enum { NB = 300 };
+    char p[1024];
+    uint8_t *want = malloc((size_t)NB * BS), *buf = malloc((size_t)NB * BS + 100);
+    assert_non_null(want);
+    assert_non_null(buf);
+    fill(want, (size_t)NB * BS, 7);
+    make_file(x.s, "big", NB, 7);
+    raw_path(p, sizeof p, &x, "big", ".wd0");
+    ward_efile *f = NULL;
+    size_t g = 0;
+    assert_int_equal(ward_efile_open(x.s, "big", WARD_EFILE_RDONLY, &f), WARD_OK);
+    for (int k = 0; k < 3; k++) {
+        memset(buf, 0xEE, (size_t)NB * BS + 100);
+        assert_int_equal(ward_efile_read(f, 0, buf, (size_t)NB * BS + 100, &g), WARD_OK);
+        assert_int_equal(g, (size_t)NB * BS);
+        assert_memory_equal(buf, want, (size_t)NB * BS);
+        assert_int_equal(ward_efile_read(f, 100, buf, (size_t)(NB - 1) * BS, &g), WARD_OK);
+        assert_int_equal(g, (size_t)(NB - 1) * BS);
+        assert_memory_equal(buf, want + 100, g);
+    }
+    assert_int_equal(ward_efile_close(f), WARD_OK);
+    /* one bad block, at the start, in the middle, at the end; then two (the lower is named) */
+    static const size_t bad[][2] = {{0, 0}, {17, 17}, {150, 150}, {299, 299}, {250, 40}};
+    for (size_t t = 0; t < sizeof bad / sizeof *bad; t++) {
+        uint8_t b = 0;
+        for (size_t j = 0; j < 2; j++) {
+            if (j == 1 && bad[t][1] == bad[t][0])
+                break;
+            uint64_t at = bad[t][j] * SLOT + 1000;
+            raw_rw(p, at, &b, 1, 0);
+            b ^= 0x20;
+            raw_rw(p, at, &b, 1, 1);
+        }
+        size_t lowest = bad[t][0] < bad[t][1] ? bad[t][0] : bad[t][1];
+        char needle[64];
+        snprintf(needle, sizeof needle, "block %zu is modified", lowest);
+        assert_int_equal(ward_efile_open(x.s, "big", WARD_EFILE_RDONLY, &f), WARD_OK);
+        for (int k = 0; k < 2; k++) {
+            memset(buf, 0xEE, (size_t)NB * BS);
+            g = 7;
+            ward_err err = ward_efile_read(f, 0, buf, (size_t)NB * BS, &g);
+            if (err != WARD_ERR_AUTH || strstr(ward_errmsg(), needle) == NULL)
+                fail_msg("bad block %zu: got %d (%s)", lowest, err, ward_errmsg());
+            assert_int_equal(g, 0);
+            for (size_t i = 0; i < (size_t)NB * BS; i++)
+                if (buf[i] != 0)
+                    fail_msg("byte %zu returned after a bad block", i);
+        }
+        /* a range that avoids the bad blocks still reads */
+        if (lowest >= 100) {
+            assert_int_equal(ward_efile_read(f, 0, buf, 100 * BS, &g), WARD_OK);
+            assert_memory_equal(buf, want, 100 * BS);
+        }
+        assert_int_equal(ward_efile_close(f), WARD_OK);
+        make_file(x.s, "big", NB, 7);
+    }
+    /* a truncated data file under a large read */
+    assert_int_equal(truncate(p, 200 * SLOT + 10), 0);
+    assert_int_equal(ward_efile_open(x.s, "big", WARD_EFILE_RDONLY, &f), WARD_OK);
+    memset(buf, 0xEE, (size_t)NB * BS);
+    assert_int_equal(ward_efile_read(f, 0, buf, (size_t)NB * BS, &g), WARD_ERR_TRUNCATED);
+    assert_non_null(strstr(ward_errmsg(), "missing"));
+    assert_int_equal(g, 0);
+    for (size_t i = 0; i < (size_t)NB * BS; i++)
+        if (buf[i] != 0)
+            fail_msg("byte %zu returned from a truncated file", i);
+    assert_int_equal(ward_efile_close(f), WARD_OK);
+    free(want);
+    free(buf);
+    fx_close(&x);
+}
+
 static void test_other_ta(void **state)
 {
     (void)state;
@@ -399,6 +479,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_bad_blocks),
+        cmocka_unit_test(test_large_read),
         cmocka_unit_test(test_other_ta),
         cmocka_unit_test(test_rollback),
         cmocka_unit_test(test_no_plaintext_and_erase),

@@ -10,6 +10,8 @@
  * file's key, even for writes a crash lost. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@
 #define META_HDR_MAX (META_FIXED + WARD_EFILE_PATH_MAX + 32u)
 #define MAX_BLOCKS (WARD_EFILE_MAX_SIZE / BS)
 #define STAGE 64u /* slots per batched read or write */
+#define PAR_MIN 64u   /* whole blocks in one read from which a second thread helps */
+#define PAR_CHUNK 16u /* blocks the two threads take at a time */
 
 /* leaf record: nonce 12, tag 16, flags 1, zero 3 */
 #define LF_SLOT 0x01u
@@ -36,6 +40,27 @@
 #define BS_CSLOT 0x01u /* slot of the committed copy */
 #define BS_HAVE 0x02u  /* the last commit has a copy of this block on disk */
 #define BS_DIRTY 0x04u /* changed since the last commit */
+
+/* A helper thread for large reads: it checks and decrypts the first half of a run of whole
+ * blocks while the caller does the second half, each with its own keyed AES-GCM context and
+ * its own staging buffer (ciphertext only). Created on the first large read; both only read
+ * the file's state, which cannot change during a read. */
+typedef struct efile_worker {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int has_job, quit;
+    pid_t pid; /* the process that created it (not used after a fork) */
+    struct ward_efile *f;
+    ward_aead *aead;
+    uint8_t *stage; /* STAGE * SLOT */
+    size_t first, count;
+    uint8_t *out;
+    atomic_size_t next; /* the next chunk to take, relative to first */
+    ward_err err;       /* the worker's first error, at chunk err_at */
+    size_t err_at;
+    char msg[512];
+} efile_worker;
 
 struct ward_efile {
     ward_store *s;
@@ -67,13 +92,18 @@ struct ward_efile {
     size_t pb_idx;
     int pb_valid, pb_dirty;
     uint8_t pb[BS];
-    uint8_t *stage; /* STAGE * SLOT */
+    uint8_t *stage; /* STAGE * SLOT: ciphertext only, never plaintext */
     uint8_t tmp[BS];
+    efile_worker *worker;
+    int worker_failed;
 };
+
+static void worker_free(efile_worker *w);
 
 /* ---- keys, names ------------------------------------------------------------------------- */
 
-static ward_err derive_keys(ward_efile *f)
+/* The block cipher context (*aead) and, when mac_key is not NULL, the metadata MAC key. */
+static ward_err derive(const ward_efile *f, ward_aead **aead, uint8_t *mac_key)
 {
     static const char label[] = "ward-efile-v1";
     uint8_t info[sizeof label - 1 + 16], k[64];
@@ -82,13 +112,19 @@ static ward_err derive_keys(ward_efile *f)
     ward_err err = ward_hkdf(WARD_HASH_SHA256, st_store_id(f->s), 16, st_store_key(f->s), 32, info,
                              sizeof info, k, sizeof k);
     if (!err) {
-        ward_aead_free(f->aead);
-        f->aead = NULL;
-        err = ward_aead_new(WARD_AEAD_AES_256_GCM, k, 32, &f->aead);
-        memcpy(f->mac_key, k + 32, 32);
+        err = ward_aead_new(WARD_AEAD_AES_256_GCM, k, 32, aead);
+        if (mac_key)
+            memcpy(mac_key, k + 32, 32);
     }
     ward_wipe(k, sizeof k);
     return err;
+}
+
+static ward_err derive_keys(ward_efile *f)
+{
+    ward_aead_free(f->aead);
+    f->aead = NULL;
+    return derive(f, &f->aead, f->mac_key);
 }
 
 static ward_err counter_name(const ward_store *s, const char *path, char out[80])
@@ -340,7 +376,8 @@ static unsigned write_slot(const ward_efile *f, size_t i)
 }
 
 /* Checks a slot read from disk against leaf i and decrypts it into pt (BS bytes). */
-static ward_err open_block(ward_efile *f, size_t i, const uint8_t *raw, uint8_t *pt)
+static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const uint8_t *raw,
+                           uint8_t *pt)
 {
     const uint8_t *t = raw + BS, *l = f->leaves + i * ST_LEAF_LEN;
     if (memcmp(t, f->file_id, 16) != 0)
@@ -357,7 +394,7 @@ static ward_err open_block(ward_efile *f, size_t i, const uint8_t *raw, uint8_t 
                             "or modified)", f->path, i);
     uint8_t aad[24];
     block_aad(f, i, aad);
-    ward_err err = ward_aead_open(f->aead, l, 12, aad, 24, raw, BS, l + 12, pt);
+    ward_err err = ward_aead_open(aead, l, 12, aad, 24, raw, BS, l + 12, pt);
     if (err)
         return ward_err_set(WARD_ERR_AUTH,
                             "efile %s: block %zu is modified (authentication tag does not "
@@ -365,7 +402,7 @@ static ward_err open_block(ward_efile *f, size_t i, const uint8_t *raw, uint8_t 
     return WARD_OK;
 }
 
-static ward_err read_slot_raw(ward_efile *f, size_t i, size_t count, uint8_t *raw)
+static ward_err read_slot_raw(const ward_efile *f, size_t i, size_t count, uint8_t *raw)
 {
     unsigned slot = f->leaves[i * ST_LEAF_LEN + 28] & LF_SLOT;
     size_t want = count * SLOT, got = 0;
@@ -395,7 +432,7 @@ static ward_err load_block(ward_efile *f, size_t i, uint8_t *pt)
     }
     ward_err err = read_slot_raw(f, i, 1, f->stage);
     if (!err)
-        err = open_block(f, i, f->stage, pt);
+        err = open_block(f, f->aead, i, f->stage, pt);
     if (err)
         ward_wipe(pt, BS);
     return err;
@@ -600,15 +637,14 @@ static void efile_free(ward_efile *f)
     for (int i = 0; i < 2; i++)
         if (f->fd[i] >= 0)
             close(f->fd[i]);
+    worker_free(f->worker);
     ward_aead_free(f->aead);
     st_merkle_free(&f->tree);
     if (f->leaves)
         ward_wipe(f->leaves, f->cap * ST_LEAF_LEN);
     free(f->leaves);
     free(f->bstate);
-    if (f->stage)
-        ward_wipe(f->stage, STAGE * SLOT);
-    free(f->stage);
+    free(f->stage); /* ciphertext only: nothing to wipe */
     ward_wipe(f, sizeof *f);
     free(f);
 }
@@ -776,6 +812,173 @@ static ward_err check_live(const ward_efile *f, int write)
     return WARD_OK;
 }
 
+/* Whole blocks first .. first+count-1 into out (count * BS bytes), with the given cipher
+ * context and staging buffer: runs of blocks in the same slot file are read at once. Only reads
+ * the file's state (safe in the worker while the caller does another range). */
+static ward_err read_blocks(const ward_efile *f, ward_aead *aead, uint8_t *stage, size_t first,
+                            size_t count, uint8_t *out)
+{
+    size_t j = 0;
+    while (j < count) {
+        size_t i = first + j;
+        uint8_t fl = f->leaves[i * ST_LEAF_LEN + 28];
+        if (f->pb_valid && f->pb_idx == i) {
+            memcpy(out + j * BS, f->pb, BS);
+            j++;
+            continue;
+        }
+        if (fl & LF_ZERO) {
+            memset(out + j * BS, 0, BS);
+            j++;
+            continue;
+        }
+        size_t run = 1;
+        while (run < STAGE && j + run < count) {
+            uint8_t g = f->leaves[(i + run) * ST_LEAF_LEN + 28];
+            if ((g & LF_ZERO) || (g & LF_SLOT) != (fl & LF_SLOT) ||
+                (f->pb_valid && f->pb_idx == i + run))
+                break;
+            run++;
+        }
+        ward_err err = read_slot_raw(f, i, run, stage);
+        for (size_t r = 0; r < run && !err; r++)
+            err = open_block(f, aead, i + r, stage + r * SLOT, out + (j + r) * BS);
+        if (err)
+            return err;
+        j += run;
+    }
+    return WARD_OK;
+}
+
+/* Takes chunks of the current job until none is left; on an error stops both threads and
+ * reports the failing chunk in *at. */
+static ward_err take_chunks(efile_worker *w, ward_aead *aead, uint8_t *stage, size_t *at)
+{
+    for (;;) {
+        size_t c = atomic_fetch_add(&w->next, PAR_CHUNK);
+        if (c >= w->count)
+            return WARD_OK;
+        size_t k = w->count - c < PAR_CHUNK ? w->count - c : PAR_CHUNK;
+        ward_err err = read_blocks(w->f, aead, stage, w->first + c, k, w->out + c * BS);
+        if (err) {
+            atomic_store(&w->next, w->count);
+            *at = c;
+            return err;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    efile_worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->has_job && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        size_t at = 0;
+        ward_err err = take_chunks(w, w->aead, w->stage, &at);
+        pthread_mutex_lock(&w->mu);
+        w->err = err;
+        w->err_at = at;
+        if (err)
+            snprintf(w->msg, sizeof w->msg, "%s", ward_errmsg());
+        w->has_job = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void worker_free(efile_worker *w)
+{
+    if (w == NULL)
+        return;
+    if (w->pid == getpid()) {
+        pthread_mutex_lock(&w->mu);
+        w->quit = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->th, NULL);
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    } /* after a fork the thread does not exist in this process: only the memory is freed */
+    ward_aead_free(w->aead);
+    free(w->stage);
+    ward_wipe(w, sizeof *w);
+    free(w);
+}
+
+/* The helper thread of f, started on first use; NULL when there is none (one CPU, no memory,
+ * no thread, or a forked child of the process that started it). */
+static efile_worker *worker_get(ward_efile *f)
+{
+    if (f->worker)
+        return f->worker->pid == getpid() ? f->worker : NULL;
+    if (f->worker_failed)
+        return NULL;
+    f->worker_failed = 1;
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        return NULL;
+    efile_worker *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->f = f;
+    w->pid = getpid();
+    w->stage = malloc(STAGE * SLOT);
+    if (w->stage == NULL || derive(f, &w->aead, NULL) != WARD_OK) {
+        ward_aead_free(w->aead);
+        free(w->stage);
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        ward_aead_free(w->aead);
+        free(w->stage);
+        free(w);
+        return NULL;
+    }
+    f->worker = w;
+    f->worker_failed = 0;
+    return w;
+}
+
+/* count whole blocks from first into out: a large span is shared with the helper thread, both
+ * taking chunks of PAR_CHUNK blocks. Of two errors, the one at the lower chunk is reported.
+ * Returns only once the helper is done with out. */
+static ward_err read_span(ward_efile *f, size_t first, size_t count, uint8_t *out)
+{
+    efile_worker *w = count >= PAR_MIN ? worker_get(f) : NULL;
+    if (w == NULL)
+        return read_blocks(f, f->aead, f->stage, first, count, out);
+    pthread_mutex_lock(&w->mu);
+    w->first = first;
+    w->count = count;
+    w->out = out;
+    atomic_store(&w->next, 0);
+    w->err = WARD_OK;
+    w->has_job = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    size_t at = 0;
+    ward_err err = take_chunks(w, f->aead, f->stage, &at);
+    pthread_mutex_lock(&w->mu);
+    while (w->has_job)
+        pthread_cond_wait(&w->cv, &w->mu);
+    ward_err werr = w->err;
+    size_t wat = w->err_at;
+    pthread_mutex_unlock(&w->mu);
+    if (werr && (!err || wat < at))
+        return ward_err_set(werr, "%s", w->msg);
+    return err;
+}
+
 ward_err ward_efile_read(ward_efile *f, uint64_t off, void *buf, size_t len, size_t *got)
 {
     ward_err err = check_live(f, 0);
@@ -794,8 +997,7 @@ ward_err ward_efile_read(ward_efile *f, uint64_t off, void *buf, size_t len, siz
         uint64_t pos = off + done;
         size_t i = (size_t)(pos / BS), bo = (size_t)(pos % BS);
         size_t k = BS - bo < n - done ? BS - bo : n - done;
-        const uint8_t *l = f->leaves + i * ST_LEAF_LEN;
-        if ((f->pb_valid && f->pb_idx == i) || (l[28] & LF_ZERO) || bo != 0 || k != BS) {
+        if (bo != 0 || k != BS) {
             err = load_block(f, i, f->tmp);
             if (!err)
                 memcpy(out + done, f->tmp + bo, k);
@@ -805,21 +1007,11 @@ ward_err ward_efile_read(ward_efile *f, uint64_t off, void *buf, size_t len, siz
             done += k;
             continue;
         }
-        /* a run of whole blocks in the same slot file, read at once */
-        size_t run = 1, slot = l[28] & LF_SLOT;
-        while (run < STAGE && done + (run + 1) * BS <= n && i + run < f->nblocks) {
-            uint8_t fl = f->leaves[(i + run) * ST_LEAF_LEN + 28];
-            if ((fl & LF_ZERO) || (fl & LF_SLOT) != slot ||
-                (f->pb_valid && f->pb_idx == i + run))
-                break;
-            run++;
-        }
-        err = read_slot_raw(f, i, run, f->stage);
-        for (size_t r = 0; r < run && !err; r++)
-            err = open_block(f, i + r, f->stage + r * SLOT, out + done + r * BS);
+        size_t whole = (n - done) / BS;
+        err = read_span(f, i, whole, out + done);
         if (err)
             break;
-        done += run * BS;
+        done += whole * BS;
     }
     if (err) {
         ward_wipe(buf, len); /* nothing from a bad block, nor around it */
