@@ -1,0 +1,141 @@
+/* wardd internals: the daemon's state, shared by its few files (main, server, tls, metrics,
+ * routes). Not a public interface. docs/api.md documents what clients see. */
+#ifndef WARDD_H
+#define WARDD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "ward/alarm.h"
+#include "ward/audit.h"
+#include "ward/crypto.h"
+#include "ward/nonce.h"
+#include "ward/policy.h"
+#include "ward/rot.h"
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct event;
+
+/* ---- limits ---------------------------------------------------------------------------------- */
+
+/* Largest request body the HTTP layer reads at all (above it: 413 from the HTTP layer). The
+ * verify route needs room for a 4 MiB evidence bundle embedded as a JSON string (escaping) plus
+ * an inline policy. */
+#define WARDD_MAX_BODY ((size_t)10 << 20)
+/* Bodies of the routes that take no real input (challenge, healthz, ...). */
+#define WARDD_SMALL_BODY ((size_t)4096)
+#define WARDD_MAX_HEADERS ((size_t)16 << 10)
+#define WARDD_TIMEOUT_S 30
+#define WARDD_NONCE_CAPACITY ((size_t)65536)
+#define WARDD_NONCE_TTL_S_DEFAULT 300
+#define WARDD_REQUEST_ID_LEN 24 /* hex characters */
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+typedef enum wardd_route {
+    WARDD_ROUTE_HEALTHZ = 0,
+    WARDD_ROUTE_METRICS,
+    WARDD_ROUTE_CHALLENGE,
+    WARDD_ROUTE_VERIFY,
+    WARDD_ROUTE_VERIFIER_KEY,
+    WARDD_ROUTE_OTHER, /* unknown paths: one label, so that clients cannot grow the registry */
+    WARDD_ROUTE_COUNT
+} wardd_route;
+
+typedef enum wardd_verdict {
+    WARDD_VERDICT_AFFIRMING = 0,
+    WARDD_VERDICT_WARNING,
+    WARDD_VERDICT_CONTRAINDICATED,
+    WARDD_VERDICT_REFUSED, /* evidence or nonce refused before appraisal (HTTP 422) */
+    WARDD_VERDICT_COUNT
+} wardd_verdict;
+
+#define WARDD_LATENCY_BUCKETS 12
+#define WARDD_MAX_STATUSES 16 /* distinct HTTP statuses counted per route */
+
+typedef struct wardd_route_metrics {
+    int status[WARDD_MAX_STATUSES];
+    uint64_t count[WARDD_MAX_STATUSES];
+    size_t n_status;
+    uint64_t bucket[WARDD_LATENCY_BUCKETS]; /* non-cumulative; rendered cumulative */
+    uint64_t n;
+    double sum; /* seconds */
+} wardd_route_metrics;
+
+typedef struct wardd_metrics {
+    int64_t start_time; /* Unix seconds */
+    wardd_route_metrics route[WARDD_ROUTE_COUNT];
+    uint64_t verdict[WARDD_VERDICT_COUNT];
+} wardd_metrics;
+
+const char *wardd_route_label(wardd_route r);
+void wardd_metrics_init(wardd_metrics *m);
+void wardd_metrics_request(wardd_metrics *m, wardd_route r, int status, double seconds);
+void wardd_metrics_verdict(wardd_metrics *m, wardd_verdict v);
+/* The Prometheus text exposition (version 0.0.4); *out malloc'd. */
+int wardd_metrics_render(const wardd_metrics *m, char **out, size_t *len);
+
+/* ---- the daemon ------------------------------------------------------------------------------ */
+
+typedef struct wardd {
+    const char *data_dir;
+    struct event_base *base;
+    struct evhttp *http;
+    SSL_CTX *ssl;
+    struct event *sig_term, *sig_int;
+    ward_rot *rot;
+    ward_policy *policy;      /* --policy, or the default policy */
+    ward_pkey *verifier_key;  /* EC P-256 private: signs EARs */
+    char *verifier_jwk;       /* GET /v1/attestation/verifier-key body */
+    char verifier_kid[64];    /* RFC 7638 thumbprint, base64url */
+    uint8_t platform_cert_fp[WARD_SHA256_LEN]; /* pinned: the node trusts its own platform key */
+    ward_nonce_store *nonces;
+    int64_t nonce_ttl_s;
+    ward_audit *audit;
+    ward_alarms *alarms;
+    wardd_metrics metrics;
+    char tls_spki_hex[2 * WARD_SHA256_LEN + 1];
+} wardd;
+
+/* One request in flight. */
+typedef struct wardd_req {
+    struct evhttp_request *req;
+    wardd_route route;
+    char id[WARDD_REQUEST_ID_LEN + 1];
+    char peer[64];
+    const char *method;
+    int64_t start_ns;
+} wardd_req;
+
+/* tls.c: the ONE place the server's SSL_CTX is made (replaced by attested TLS later). */
+SSL_CTX *wardd_tls_server_ctx(wardd *d);
+
+/* server.c */
+int wardd_server_start(wardd *d, const char *listen, const char *port_file);
+void wardd_server_stop(wardd *d);
+void wardd_reply_json(wardd *d, wardd_req *r, int status, json_t *body); /* steals body */
+void wardd_reply_text(wardd *d, wardd_req *r, int status, const char *ctype, const char *text,
+                      size_t len);
+void wardd_reply_error(wardd *d, wardd_req *r, int status, const char *code, const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
+/* The request body, NUL-terminated in a malloc'd copy; replies 413 itself and returns NULL
+ * when it is larger than max (and 500 on allocation failure). */
+char *wardd_body(wardd *d, wardd_req *r, size_t max, size_t *len);
+
+/* routes.c */
+void wardd_route_healthz(wardd *d, wardd_req *r);
+void wardd_route_prom(wardd *d, wardd_req *r);
+void wardd_route_challenge(wardd *d, wardd_req *r);
+void wardd_route_verify(wardd *d, wardd_req *r);
+void wardd_route_verifier_key(wardd *d, wardd_req *r);
+
+/* verifier_key.c: DATA_DIR/verifier-key.pem (the file `ward verify --json` uses), created 0600
+ * on first use; fills d->verifier_key, verifier_jwk, verifier_kid. */
+ward_err wardd_verifier_key_load(wardd *d);
+
+#endif

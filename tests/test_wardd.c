@@ -1,0 +1,484 @@
+/* End-to-end test of the real wardd binary ($WARD_BUILD_DIR/wardd): started on 127.0.0.1 with
+ * an ephemeral port and a temporary data directory, spoken to with libcurl over TLS 1.3 (the
+ * server's self-signed certificate is pinned by the SPKI hash wardd writes to its port file),
+ * stopped with SIGTERM (exit status 0: under the sanitizer build that also means no leak). The
+ * daemon is killed and the directory removed on every path. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "testutil.h"
+#include "ward/crypto.h"
+#include "ward/ear.h"
+#include "ward/encoding.h"
+#include "ward/evidence.h"
+#include "ward/json.h"
+#include "ward/nonce.h"
+#include "ward/rot.h"
+
+static char *g_tmp;
+static char g_data[4096];
+static char g_pin[128]; /* "sha256//BASE64" */
+static int g_port;
+static pid_t g_pid = -1;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void kill_daemon(void)
+{
+    if (g_pid > 0) {
+        kill(g_pid, SIGKILL);
+        waitpid(g_pid, NULL, 0);
+        g_pid = -1;
+    }
+}
+
+static int start_daemon(void **state)
+{
+    (void)state;
+    const char *bd = getenv("WARD_BUILD_DIR");
+    if (bd == NULL) {
+        fprintf(stderr, "WARD_BUILD_DIR is not set\n");
+        return -1;
+    }
+    char bin[4096], port_file[4096];
+    snprintf(bin, sizeof bin, "%s/wardd", bd);
+    g_tmp = tu_mkdtemp();
+    snprintf(g_data, sizeof g_data, "%s/data", g_tmp);
+    snprintf(port_file, sizeof port_file, "%s/port.json", g_tmp);
+    g_pid = fork();
+    if (g_pid < 0)
+        return -1;
+    if (g_pid == 0) {
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        execl(bin, bin, "--foreground", "--data-dir", g_data, "--listen", "127.0.0.1:0",
+              "--port-file", port_file, "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    /* Up to 60 s: the self-test and a sanitizer build are slow to start. */
+    for (int i = 0; i < 600; i++) {
+        int st;
+        if (waitpid(g_pid, &st, WNOHANG) == g_pid) {
+            fprintf(stderr, "wardd exited during start-up (status %d)\n", st);
+            g_pid = -1;
+            return -1;
+        }
+        FILE *f = fopen(port_file, "r");
+        if (f != NULL) {
+            char line[1024] = {0};
+            size_t n = fread(line, 1, sizeof line - 1, f);
+            fclose(f);
+            json_error_t je;
+            json_t *j = json_loadb(line, n, 0, &je);
+            const char *spki = json_string_value(json_object_get(j, "tls_spki_sha256"));
+            json_int_t port = json_integer_value(json_object_get(j, "port"));
+            uint8_t h[32];
+            char *b64 = NULL;
+            size_t bl = 0;
+            int ok = spki != NULL && port > 0 && port < 65536 &&
+                     ward_hex_decode_fixed(spki, strlen(spki), h, sizeof h) == WARD_OK &&
+                     ward_base64_encode(h, sizeof h, &b64, &bl) == WARD_OK;
+            if (ok) {
+                snprintf(g_pin, sizeof g_pin, "sha256//%s", b64);
+                g_port = (int)port;
+            }
+            free(b64);
+            json_decref(j);
+            if (ok)
+                return 0;
+        }
+        sleep_ms(100);
+    }
+    fprintf(stderr, "wardd did not write its port file\n");
+    kill_daemon();
+    return -1;
+}
+
+static int stop_daemon(void **state)
+{
+    (void)state;
+    kill_daemon();
+    if (g_tmp != NULL) {
+        tu_rmtree(g_tmp);
+        free(g_tmp);
+        g_tmp = NULL;
+    }
+    return 0;
+}
+
+/* ---- HTTP ----------------------------------------------------------------------------------- */
+
+typedef struct resp {
+    long status;
+    char *body;
+    size_t len;
+} resp;
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    resp *r = arg;
+    size_t add = sz * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + r->len, p, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = 0;
+    return add;
+}
+
+static resp http(const char *method, const char *path, const char *body, size_t len)
+{
+    resp r = {0, calloc(1, 1), 0};
+    char url[256];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", g_port, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    /* The server's certificate is self-signed (attested TLS will replace it): instead of a CA,
+     * its public key is pinned from the port file. */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, g_pin);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    assert_int_equal(rc, CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+static json_t *json_of(const resp *r)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->len, 0, &je);
+    if (j == NULL)
+        fprintf(stderr, "not JSON: %s\n", r->body);
+    assert_non_null(j);
+    return j;
+}
+
+/* An error reply: the status and {"error": code, "message": non-empty}. */
+static void expect_error(resp *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
+    assert_int_equal(r->status, status);
+    json_t *j = json_of(r);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), code);
+    const char *m = json_string_value(json_object_get(j, "message"));
+    assert_non_null(m);
+    assert_true(strlen(m) > 0);
+    json_decref(j);
+    free(r->body);
+}
+
+/* POST /v1/attestation/challenge -> 32-byte nonce (hex in out). */
+static void challenge(char out[2 * WARD_NONCE_LEN + 1], uint8_t nonce[WARD_NONCE_LEN])
+{
+    resp r = http("POST", "/v1/attestation/challenge", NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    const char *n = json_string_value(json_object_get(j, "nonce"));
+    assert_non_null(n);
+    assert_int_equal(strlen(n), 2 * WARD_NONCE_LEN);
+    assert_int_equal(ward_hex_decode_fixed(n, strlen(n), nonce, WARD_NONCE_LEN), WARD_OK);
+    json_int_t exp = json_integer_value(json_object_get(j, "expires_at"));
+    assert_true(exp > (json_int_t)time(NULL));
+    memcpy(out, n, 2 * WARD_NONCE_LEN + 1);
+    json_decref(j);
+    free(r.body);
+}
+
+/* Evidence over nonce, made in-process with the node's own platform key. */
+static json_t *make_evidence(const uint8_t nonce[WARD_NONCE_LEN])
+{
+    ward_rot *rot = NULL;
+    assert_int_equal(ward_rot_open(g_data, 0, &rot), WARD_OK);
+    uint8_t rd[64], report[WARD_REPORT_LEN], sig[WARD_REPORT_SIG_LEN];
+    assert_int_equal(ward_evidence_nonce_report_data(nonce, WARD_NONCE_LEN, rd), WARD_OK);
+    assert_int_equal(ward_evidence_node_report(rot, rd, report, sig), WARD_OK);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(
+        ward_evidence_make_with_hw(rot, report, sizeof report, sig, NULL, &text, &len), WARD_OK);
+    ward_rot_close(rot);
+    json_error_t je;
+    json_t *ev = json_loadb(text, len, 0, &je);
+    assert_non_null(ev);
+    free(text);
+    return ev;
+}
+
+static resp verify(json_t *evidence, const char *nonce_hex)
+{
+    json_t *req = json_object();
+    json_object_set(req, "evidence", evidence);
+    if (nonce_hex != NULL)
+        json_object_set_new(req, "nonce", json_string(nonce_hex));
+    char *body = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    resp r = http("POST", "/v1/attestation/verify", body, strlen(body));
+    free(body);
+    return r;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void test_healthz(void **state)
+{
+    (void)state;
+    resp r = http("GET", "/healthz", NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    json_decref(j);
+    free(r.body);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    resp r = http("GET", "/nope", NULL, 0);
+    expect_error(&r, 404, "not_found");
+    r = http("GET", "/v1/attestation/verify/", NULL, 0);
+    expect_error(&r, 404, "not_found");
+    r = http("GET", "/v1/attestation/verify", NULL, 0);
+    expect_error(&r, 405, "method_not_allowed");
+    r = http("DELETE", "/healthz", NULL, 0);
+    expect_error(&r, 405, "method_not_allowed");
+    r = http("POST", "/v1/attestation/verify", "{\"evidence\": ", 13);
+    expect_error(&r, 400, "bad_json");
+    r = http("POST", "/v1/attestation/verify", "[1,2]", 5);
+    expect_error(&r, 400, "bad_request");
+    r = http("POST", "/v1/attestation/verify", "{\"evidence\":{},\"extra\":1}", 25);
+    expect_error(&r, 400, "bad_request");
+    r = http("POST", "/v1/attestation/verify", "{\"nonce\":\"00\"}", 14);
+    expect_error(&r, 400, "bad_request");
+    r = http("POST", "/v1/attestation/verify", "{\"evidence\":{},\"nonce\":\"zz\"}", 28);
+    expect_error(&r, 400, "bad_request");
+    r = http("POST", "/v1/attestation/verify", "{\"evidence\":{},\"policy\":{\"bogus\":1}}", 36);
+    expect_error(&r, 400, "bad_policy");
+    r = http("POST", "/v1/attestation/challenge", "not json", 8);
+    expect_error(&r, 400, "bad_json");
+    /* Invalid UTF-8 inside a JSON string. */
+    r = http("POST", "/v1/attestation/verify", "{\"evidence\":\"\xff\"}", 17);
+    expect_error(&r, 400, "bad_json");
+}
+
+static void test_too_large(void **state)
+{
+    (void)state;
+    /* Above a small route's own limit: our JSON 413. */
+    size_t n = 64 * 1024;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    resp r = http("POST", "/v1/attestation/challenge", big, n);
+    expect_error(&r, 413, "too_large");
+    free(big);
+    /* Above the HTTP layer's limit: 413 (its body is libevent's; only the status is checked). */
+    n = (size_t)11 << 20;
+    big = malloc(n);
+    memset(big, ' ', n);
+    r = http("POST", "/v1/attestation/verify", big, n);
+    assert_int_equal(r.status, 413);
+    free(r.body);
+    free(big);
+    /* The daemon still serves. */
+    test_healthz(state);
+}
+
+static void test_attestation(void **state)
+{
+    (void)state;
+    char nhex[2 * WARD_NONCE_LEN + 1];
+    uint8_t nonce[WARD_NONCE_LEN];
+    challenge(nhex, nonce);
+    json_t *ev = make_evidence(nonce);
+
+    resp r = verify(ev, nhex);
+    if (r.status != 200)
+        fprintf(stderr, "verify: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "warning");
+    assert_true(json_is_array(json_object_get(j, "reasons")));
+    assert_true(json_array_size(json_object_get(j, "reasons")) > 0);
+    const char *jwt = json_string_value(json_object_get(j, "ear"));
+    assert_non_null(jwt);
+
+    resp k = http("GET", "/v1/attestation/verifier-key", NULL, 0);
+    assert_int_equal(k.status, 200);
+    ward_ear_result er;
+    ward_err err = ward_ear_verify_jwk(jwt, strlen(jwt), k.body, k.len, (int64_t)time(NULL), &er);
+    if (err != WARD_OK)
+        fprintf(stderr, "ward_ear_verify_jwk: %s\n", ward_errmsg());
+    assert_int_equal(err, WARD_OK);
+    assert_int_equal(er.status, WARD_EAR_WARNING);
+    assert_true(er.n_submods >= 1);
+    assert_int_equal(er.submods[0].nonce_len, WARD_NONCE_LEN);
+    assert_memory_equal(er.submods[0].nonce, nonce, WARD_NONCE_LEN);
+    ward_ear_result_free(&er);
+    /* The same EAR fails with another key. */
+    ward_pkey *other = NULL;
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &other), WARD_OK);
+    assert_int_not_equal(ward_ear_verify(jwt, strlen(jwt), other, (int64_t)time(NULL), &er),
+                         WARD_OK);
+    ward_pkey_free(other);
+    free(k.body);
+    json_decref(j);
+    free(r.body);
+
+    /* The same nonce again: refused. */
+    r = verify(ev, nhex);
+    expect_error(&r, 422, "nonce_refused");
+    json_decref(ev);
+
+    /* A nonce this node never issued: refused. */
+    uint8_t fake[WARD_NONCE_LEN];
+    char fhex[2 * WARD_NONCE_LEN + 1];
+    assert_int_equal(ward_random(fake, sizeof fake), WARD_OK);
+    for (size_t i = 0; i < sizeof fake; i++)
+        snprintf(fhex + 2 * i, 3, "%02x", fake[i]);
+    ev = make_evidence(fake);
+    r = verify(ev, fhex);
+    expect_error(&r, 422, "nonce_refused");
+    json_decref(ev);
+
+    /* Tampered evidence (a changed signature byte): refused with the reason. */
+    challenge(nhex, nonce);
+    ev = make_evidence(nonce);
+    const char *sig = json_string_value(json_object_get(ev, "signature"));
+    assert_non_null(sig);
+    char *bad = strdup(sig);
+    bad[10] = bad[10] == 'A' ? 'B' : 'A';
+    json_object_set_new(ev, "signature", json_string(bad));
+    free(bad);
+    r = verify(ev, nhex);
+    assert_int_equal(r.status, 422);
+    j = json_of(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "evidence_refused");
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "evidence refused: "));
+    json_decref(j);
+    free(r.body);
+    json_decref(ev);
+
+    /* Evidence as a string and no nonce: verified (freshness is then the caller's problem). */
+    challenge(nhex, nonce);
+    ev = make_evidence(nonce);
+    char *evs = json_dumps(ev, JSON_COMPACT);
+    json_t *s = json_string(evs);
+    r = verify(s, NULL);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    json_decref(s);
+    free(evs);
+    json_decref(ev);
+}
+
+/* Every line is a comment (# HELP / # TYPE) or `name{labels} value` with a numeric value. */
+static void test_metrics(void **state)
+{
+    (void)state;
+    resp r = http("GET", "/metrics", NULL, 0);
+    assert_int_equal(r.status, 200);
+    int saw_req = 0, saw_inf = 0, saw_start = 0, saw_warning = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(r.body, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#') {
+            assert_true(strncmp(line, "# HELP ", 7) == 0 || strncmp(line, "# TYPE ", 7) == 0);
+            continue;
+        }
+        char *sp = strrchr(line, ' ');
+        assert_non_null(sp);
+        char *end = NULL;
+        double v = strtod(sp + 1, &end);
+        assert_true(end != sp + 1 && *end == 0);
+        assert_true(v >= 0);
+        *sp = 0;
+        size_t nl = strcspn(line, "{");
+        assert_true(nl > 0);
+        for (size_t i = 0; i < nl; i++)
+            assert_true(line[i] == '_' || line[i] == ':' || (line[i] >= 'a' && line[i] <= 'z') ||
+                        (line[i] >= 'A' && line[i] <= 'Z') || (line[i] >= '0' && line[i] <= '9'));
+        if (line[nl] == '{')
+            assert_int_equal(line[strlen(line) - 1], '}');
+        else
+            assert_int_equal(line[nl], 0);
+        if (strncmp(line, "wardd_http_requests_total{", 26) == 0)
+            saw_req = 1;
+        if (strstr(line, "_bucket{") != NULL && strstr(line, "le=\"+Inf\"") != NULL)
+            saw_inf = 1;
+        if (strcmp(line, "process_start_time_seconds") == 0 && v > 1e9)
+            saw_start = 1;
+        if (strcmp(line, "wardd_attestation_verifications_total{result=\"warning\"}") == 0 &&
+            v >= 1)
+            saw_warning = 1;
+    }
+    assert_true(saw_req && saw_inf && saw_start && saw_warning);
+    free(r.body);
+}
+
+static void test_sigterm(void **state)
+{
+    (void)state;
+    assert_true(g_pid > 0);
+    assert_int_equal(kill(g_pid, SIGTERM), 0);
+    int st = 0;
+    pid_t w = 0;
+    for (int i = 0; i < 600 && w == 0; i++) {
+        w = waitpid(g_pid, &st, WNOHANG);
+        if (w == 0)
+            sleep_ms(100);
+    }
+    assert_int_equal(w, g_pid);
+    g_pid = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "wardd: status %d (exited %d, code %d)\n", st, WIFEXITED(st),
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_too_large),   cmocka_unit_test(test_attestation),
+        cmocka_unit_test(test_metrics),     cmocka_unit_test(test_sigterm),
+    };
+    int rc = cmocka_run_group_tests(tests, start_daemon, stop_daemon);
+    curl_global_cleanup();
+    return rc;
+}
