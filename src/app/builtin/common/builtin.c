@@ -1,0 +1,1067 @@
+/* The shared core of the built-in TAs (builtin.h, docs/builtins.md). One task per instance:
+ * init -> add_input ... -> run -> destroy. Everything secret (the task's X25519 key, its ECDSA
+ * signing key, the stream state, every byte of plaintext, SQLite's whole heap) lives in this
+ * process's secret heap and is wiped when freed: SQLite allocates through a wiping allocator. */
+#include "builtin.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ward/crypto.h"
+#include "ward/csv.h"
+#include "ward/hpke.h"
+#include "ward/report.h"
+#include "ward/stream.h"
+#include "ward/ta.h"
+
+enum { WB_NEW = 0, WB_READY, WB_DONE };
+
+typedef struct wb_col {
+    char *name;
+    size_t name_len;
+    bool nonempty; /* some value is not empty */
+    bool is_int;   /* every non-empty value is a canonical 64-bit integer */
+    bool is_real;  /* every non-empty value is a finite number */
+} wb_col;
+
+typedef struct wb_input {
+    char name[65];
+    uint8_t aad[WARD_STREAM_MAX_AAD];
+    size_t aad_len;
+    uint8_t pt_sha256[WARD_SHA256_LEN];
+    uint64_t records;
+} wb_input;
+
+static struct {
+    int state;
+    const char *function;
+    bool infer;
+    uint64_t max_input;
+    uint8_t manifest_digest[WARD_SHA256_LEN];
+    uint8_t task_sk[WARD_HPKE_SK_LEN];
+    uint8_t task_pk[WARD_HPKE_PK_LEN];
+    ward_pkey *sign_key;
+    sqlite3 *db;
+    wb_input inputs[WB_MAX_TABLES];
+    size_t n_inputs;
+    /* the input being loaded */
+    bool loading;
+    wb_input cur;
+    ward_stream *stream;
+    ward_csv_reader *csv;
+    ward_hash_ctx *hash;
+    sqlite3_stmt *insert;
+    wb_col *cols;
+    size_t n_cols;
+    uint64_t pt_bytes;
+    ward_err cb_err;
+} W;
+
+static char last_msg[512];
+
+ward_err wb_note(ward_err err)
+{
+    if (err != WARD_OK)
+        snprintf(last_msg, sizeof last_msg, "%s: %s", ward_err_name(err), ward_errmsg());
+    return err;
+}
+
+ward_err wb_last_error(char **message)
+{
+    *message = strdup(last_msg);
+    return *message == NULL ? WARD_ERR_NOMEM : WARD_OK;
+}
+
+/* ---- SQLite: a wiping allocator, and a VFS that opens no file ------------------------------- */
+
+#define WM_HDR 16u
+
+static void *wm_malloc(int n)
+{
+    if (n <= 0 || (size_t)n > SIZE_MAX - WM_HDR)
+        return NULL;
+    size_t sz = (size_t)n;
+    uint8_t *p = malloc(sz + WM_HDR);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, &sz, sizeof sz);
+    return p + WM_HDR;
+}
+
+static size_t wm_usable(void *p)
+{
+    size_t sz;
+    memcpy(&sz, (uint8_t *)p - WM_HDR, sizeof sz);
+    return sz;
+}
+
+static void wm_free(void *p)
+{
+    if (p == NULL)
+        return;
+    uint8_t *b = (uint8_t *)p - WM_HDR;
+    ward_wipe(b, wm_usable(p) + WM_HDR);
+    free(b);
+}
+
+static void *wm_realloc(void *p, int n)
+{
+    if (p == NULL)
+        return wm_malloc(n);
+    void *q = wm_malloc(n);
+    if (q == NULL)
+        return NULL;
+    size_t old = wm_usable(p);
+    memcpy(q, p, old < (size_t)n ? old : (size_t)n);
+    wm_free(p);
+    return q;
+}
+
+static int wm_size(void *p)
+{
+    return p == NULL ? 0 : (int)wm_usable(p);
+}
+
+static int wm_roundup(int n)
+{
+    return n > INT_MAX - 8 ? n : (n + 7) & ~7;
+}
+
+static int wm_init(void *arg)
+{
+    (void)arg;
+    return SQLITE_OK;
+}
+
+static void wm_shutdown(void *arg)
+{
+    (void)arg;
+}
+
+static const sqlite3_mem_methods wiping_mem = {wm_malloc, wm_free,   wm_realloc, wm_size,
+                                               wm_roundup, wm_init, wm_shutdown, NULL};
+
+static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+    (void)vfs;
+    (void)name;
+    (void)flags;
+    (void)out;
+    f->pMethods = NULL;
+    return SQLITE_CANTOPEN;
+}
+
+static int vfs_delete(sqlite3_vfs *vfs, const char *name, int sync)
+{
+    (void)vfs;
+    (void)name;
+    (void)sync;
+    return SQLITE_IOERR_DELETE;
+}
+
+static int vfs_access(sqlite3_vfs *vfs, const char *name, int flags, int *res)
+{
+    (void)vfs;
+    (void)name;
+    (void)flags;
+    *res = 0;
+    return SQLITE_OK;
+}
+
+static int vfs_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+    (void)vfs;
+    if (n <= 0 || strlen(name) >= (size_t)n)
+        return SQLITE_CANTOPEN;
+    memcpy(out, name, strlen(name) + 1);
+    return SQLITE_OK;
+}
+
+static int vfs_randomness(sqlite3_vfs *vfs, int n, char *out)
+{
+    (void)vfs;
+    if (n <= 0)
+        return 0;
+    if (ward_random(out, (size_t)n) != WARD_OK)
+        abort(); /* never run with a predictable PRNG */
+    return n;
+}
+
+static int vfs_sleep(sqlite3_vfs *vfs, int us)
+{
+    (void)vfs;
+    if (us < 0)
+        us = 0;
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+    return us;
+}
+
+static int vfs_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+    (void)vfs;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return SQLITE_ERROR;
+    /* Julian day number in milliseconds */
+    *out = (sqlite3_int64)210866760000000ll + (sqlite3_int64)ts.tv_sec * 1000 +
+           (sqlite3_int64)(ts.tv_nsec / 1000000);
+    return SQLITE_OK;
+}
+
+static int vfs_time(sqlite3_vfs *vfs, double *out)
+{
+    sqlite3_int64 ms = 0;
+    int rc = vfs_time64(vfs, &ms);
+    *out = (double)ms / 86400000.0;
+    return rc;
+}
+
+static int vfs_last_error(sqlite3_vfs *vfs, int n, char *out)
+{
+    (void)vfs;
+    if (n > 0)
+        out[0] = '\0';
+    return 0;
+}
+
+static sqlite3_vfs ward_vfs = {
+    .iVersion = 2,
+    .szOsFile = (int)sizeof(sqlite3_file),
+    .mxPathname = 256,
+    .zName = "ward-nofile",
+    .xOpen = vfs_open,
+    .xDelete = vfs_delete,
+    .xAccess = vfs_access,
+    .xFullPathname = vfs_full_pathname,
+    .xRandomness = vfs_randomness,
+    .xSleep = vfs_sleep,
+    .xCurrentTime = vfs_time,
+    .xGetLastError = vfs_last_error,
+    .xCurrentTimeInt64 = vfs_time64,
+};
+
+static bool sqlite_ready;
+
+static ward_err sql_err(const char *what)
+{
+    return ward_err_set(WARD_ERR_FORMAT, "%s: %s", what,
+                        W.db != NULL ? sqlite3_errmsg(W.db) : "no database");
+}
+
+static ward_err exec(const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(W.db, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return WARD_OK;
+    ward_err err = ward_err_set(rc == SQLITE_NOMEM ? WARD_ERR_NOMEM : WARD_ERR_FORMAT, "%s: %s",
+                                what, msg != NULL ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return err;
+}
+
+static ward_err db_open(void)
+{
+    if (!sqlite_ready) {
+        if (sqlite3_config(SQLITE_CONFIG_MALLOC, &wiping_mem) != SQLITE_OK ||
+            sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+            return ward_err_set(WARD_ERR_STATE, "sqlite: cannot configure the allocator");
+        if (sqlite3_initialize() != SQLITE_OK || sqlite3_vfs_register(&ward_vfs, 1) != SQLITE_OK)
+            return ward_err_set(WARD_ERR_STATE, "sqlite: cannot initialise");
+        sqlite_ready = true;
+    }
+    int rc = sqlite3_open_v2(":memory:", &W.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                             ward_vfs.zName);
+    if (rc != SQLITE_OK)
+        return sql_err("sqlite: open");
+    int off = 0, on = 1;
+    if (sqlite3_db_config(W.db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, &off) != SQLITE_OK ||
+        sqlite3_db_config(W.db, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) != SQLITE_OK ||
+        sqlite3_db_config(W.db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &off) != SQLITE_OK ||
+        /* "x" is an identifier, never a string literal: a misspelt column is an error */
+        sqlite3_db_config(W.db, SQLITE_DBCONFIG_DQS_DML, 0, &off) != SQLITE_OK ||
+        sqlite3_db_config(W.db, SQLITE_DBCONFIG_DQS_DDL, 0, &off) != SQLITE_OK ||
+        sqlite3_enable_load_extension(W.db, 0) != SQLITE_OK)
+        return sql_err("sqlite: configure");
+    sqlite3_limit(W.db, SQLITE_LIMIT_ATTACHED, 0);
+    sqlite3_limit(W.db, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+    /* temporary tables and sorts stay in memory: the VFS opens no file */
+    return exec("PRAGMA temp_store=MEMORY; PRAGMA journal_mode=MEMORY;", "sqlite: configure");
+}
+
+/* ---- init -------------------------------------------------------------------------------------- */
+
+static ward_err dup_out(const void *p, size_t n, uint8_t **out, size_t *out_len)
+{
+    *out = malloc(n == 0 ? 1 : n);
+    if (*out == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    memcpy(*out, p, n);
+    *out_len = n;
+    return WARD_OK;
+}
+
+ward_err wb_init(const char *function, bool infer, const uint8_t *manifest_digest,
+                 size_t manifest_digest_len, uint64_t max_input, uint8_t **task_pk,
+                 size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len, uint8_t **report,
+                 size_t *report_len, uint8_t **report_sig, size_t *report_sig_len)
+{
+    if (W.state != WB_NEW)
+        return ward_err_set(WARD_ERR_STATE, "init: the task is already initialised");
+    if (manifest_digest_len != WARD_SHA256_LEN)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "init: the manifest digest must be %u bytes",
+                            (unsigned)WARD_SHA256_LEN);
+    W.function = function;
+    W.infer = infer;
+    W.max_input = max_input == 0 ? WB_DEFAULT_MAX_INPUT : max_input;
+    memcpy(W.manifest_digest, manifest_digest, WARD_SHA256_LEN);
+    ward_err err = db_open();
+    if (err == WARD_OK)
+        err = ward_hpke_generate_keypair(W.task_sk, W.task_pk);
+    if (err == WARD_OK)
+        err = ward_pkey_generate(WARD_KEY_EC_P256, &W.sign_key);
+    uint8_t *spki = NULL;
+    size_t spki_len = 0;
+    uint8_t spki_hash[WARD_SHA256_LEN], rd[WARD_REPORT_DATA_LEN] = {0};
+    uint8_t rep[WARD_REPORT_LEN], sig[WARD_REPORT_SIG_LEN];
+    if (err == WARD_OK)
+        err = ward_pkey_spki_der(W.sign_key, &spki, &spki_len);
+    if (err == WARD_OK)
+        err = ward_hash(WARD_HASH_SHA256, spki, spki_len, spki_hash);
+    if (err == WARD_OK) {
+        /* report_data = SHA-256(manifest_digest || task_pk || SHA-256(sign_pk SPKI)) || 0^32 */
+        uint8_t bind[WARD_SHA256_LEN + WARD_HPKE_PK_LEN + WARD_SHA256_LEN];
+        memcpy(bind, W.manifest_digest, WARD_SHA256_LEN);
+        memcpy(bind + WARD_SHA256_LEN, W.task_pk, WARD_HPKE_PK_LEN);
+        memcpy(bind + WARD_SHA256_LEN + WARD_HPKE_PK_LEN, spki_hash, WARD_SHA256_LEN);
+        err = ward_hash(WARD_HASH_SHA256, bind, sizeof bind, rd);
+    }
+    if (err == WARD_OK)
+        err = ward_ta_report(rd, rep, sig);
+    if (err == WARD_OK)
+        err = dup_out(W.task_pk, sizeof W.task_pk, task_pk, task_pk_len);
+    if (err == WARD_OK)
+        err = dup_out(spki, spki_len, sign_pk, sign_pk_len);
+    if (err == WARD_OK)
+        err = dup_out(rep, sizeof rep, report, report_len);
+    if (err == WARD_OK)
+        err = dup_out(sig, sizeof sig, report_sig, report_sig_len);
+    free(spki);
+    if (err != WARD_OK) {
+        wb_destroy();
+        W.state = WB_NEW;
+        return err;
+    }
+    W.state = WB_READY;
+    return WARD_OK;
+}
+
+/* ---- inputs ------------------------------------------------------------------------------------ */
+
+ward_err wb_quote_ident(char *buf, size_t cap, const char *name)
+{
+    size_t len = strlen(buf);
+    size_t need = 2;
+    for (const char *p = name; *p != '\0'; p++)
+        need += *p == '"' ? 2u : 1u;
+    if (len >= cap || need >= cap - len)
+        return ward_err_set(WARD_ERR_LIMIT, "an SQL statement is too long");
+    char *o = buf + len;
+    *o++ = '"';
+    for (const char *p = name; *p != '\0'; p++) {
+        *o++ = *p;
+        if (*p == '"')
+            *o++ = '"';
+    }
+    *o++ = '"';
+    *o = '\0';
+    return WARD_OK;
+}
+
+static bool valid_table_name(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > 64 || !(isalpha((unsigned char)t[0]) || t[0] == '_'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)t[i]) || t[i] == '_'))
+            return false;
+    if (n >= 7 && strncasecmp(t, "sqlite_", 7) == 0)
+        return false;
+    if (strncasecmp(t, "ward_", 5) == 0)
+        return false;
+    return true;
+}
+
+/* -?(0|[1-9][0-9]*) within int64 */
+static bool is_int64(const char *s, size_t n)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && s[i] == '-') {
+        neg = true;
+        i++;
+    }
+    size_t digits = n - i;
+    if (digits == 0 || digits > 19)
+        return false;
+    if (s[i] == '0')
+        return digits == 1 && !neg;
+    for (size_t k = i; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return false;
+    if (digits == 19) {
+        const char *lim = neg ? "9223372036854775808" : "9223372036854775807";
+        if (memcmp(s + i, lim, 19) > 0)
+            return false;
+    }
+    return true;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and finite */
+static bool is_real(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return false;
+    size_t i = 0;
+    if (s[i] == '-')
+        i++;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return false;
+    if (s[i] == '0')
+        i++;
+    else
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    if (i < n && s[i] == '.') {
+        i++;
+        size_t st = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == st)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t st = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == st)
+            return false;
+    }
+    if (i != n)
+        return false;
+    return isfinite(strtod(s, NULL));
+}
+
+static void free_cols(void)
+{
+    for (size_t i = 0; i < W.n_cols; i++)
+        free(W.cols[i].name);
+    free(W.cols);
+    W.cols = NULL;
+    W.n_cols = 0;
+}
+
+static ward_err build_stage(const char *const *fields, const size_t *lens, size_t n)
+{
+    W.cols = calloc(n, sizeof *W.cols);
+    if (W.cols == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    W.n_cols = n;
+    for (size_t i = 0; i < n; i++) {
+        W.cols[i].name = strndup(fields[i], lens[i]);
+        if (W.cols[i].name == NULL)
+            return ward_err_set(WARD_ERR_NOMEM, "out of memory");
+        W.cols[i].name_len = lens[i];
+        W.cols[i].is_int = W.cols[i].is_real = true;
+    }
+    size_t cap = 32 + n * 16;
+    char *sql = malloc(cap);
+    if (sql == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    /* the staging table: columns without affinity keep the text exactly as it was */
+    size_t len = (size_t)snprintf(sql, cap, "CREATE TABLE ward_stage(");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(sql + len, cap - len, "%sc%zu", i ? "," : "", i);
+    snprintf(sql + len, cap - len, ")");
+    ward_err err = exec(sql, "load: create the staging table");
+    if (err == WARD_OK) {
+        len = (size_t)snprintf(sql, cap, "INSERT INTO ward_stage VALUES(");
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(sql + len, cap - len, "%s?", i ? "," : "");
+        snprintf(sql + len, cap - len, ")");
+        if (sqlite3_prepare_v3(W.db, sql, -1, SQLITE_PREPARE_PERSISTENT, &W.insert, NULL) !=
+            SQLITE_OK)
+            err = sql_err("load: prepare the insert");
+    }
+    free(sql);
+    return err;
+}
+
+static ward_err on_record(void *arg, uint64_t index, const char *const *fields,
+                          const size_t *lens, size_t n)
+{
+    (void)arg;
+    if (index == 0)
+        return build_stage(fields, lens, n);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] > INT_MAX)
+            return ward_err_set(WARD_ERR_LIMIT, "load: a field is too long");
+        if (sqlite3_bind_text(W.insert, (int)i + 1, fields[i], (int)lens[i], SQLITE_STATIC) !=
+            SQLITE_OK)
+            return sql_err("load: bind");
+        if (W.infer && lens[i] > 0) {
+            wb_col *c = &W.cols[i];
+            c->nonempty = true;
+            if (c->is_int && !is_int64(fields[i], lens[i]))
+                c->is_int = false;
+            if (c->is_real && !is_real(fields[i], lens[i]))
+                c->is_real = false;
+        }
+    }
+    int rc = sqlite3_step(W.insert);
+    sqlite3_reset(W.insert);
+    sqlite3_clear_bindings(W.insert);
+    if (rc != SQLITE_DONE)
+        return rc == SQLITE_NOMEM || rc == SQLITE_FULL
+                   ? ward_err_set(WARD_ERR_NOMEM, "load: out of memory at record %llu",
+                                  (unsigned long long)index)
+                   : sql_err("load: insert");
+    return WARD_OK;
+}
+
+/* Creates the input's table from the staging table, with inferred types. */
+static ward_err finish_table(void)
+{
+    size_t cap = 256 + 4 * W.n_cols * 16;
+    for (size_t i = 0; i < W.n_cols; i++)
+        cap += 4 * (2 * W.cols[i].name_len + 2);
+    char *sql = calloc(1, cap);
+    if (sql == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    ward_err err = WARD_OK;
+    strcpy(sql, "CREATE TABLE ");
+    err = wb_quote_ident(sql, cap, W.cur.name);
+    size_t len = strlen(sql);
+    snprintf(sql + len, cap - len, "(");
+    for (size_t i = 0; i < W.n_cols && err == WARD_OK; i++) {
+        wb_col *c = &W.cols[i];
+        len = strlen(sql);
+        snprintf(sql + len, cap - len, "%s", i ? "," : "");
+        err = wb_quote_ident(sql, cap, c->name);
+        const char *type = !W.infer || !c->nonempty ? "TEXT"
+                           : c->is_int              ? "INTEGER"
+                           : c->is_real             ? "REAL"
+                                                    : "TEXT";
+        len = strlen(sql);
+        snprintf(sql + len, cap - len, " %s", type);
+    }
+    len = strlen(sql);
+    snprintf(sql + len, cap - len, ") STRICT; INSERT INTO ");
+    if (err == WARD_OK)
+        err = wb_quote_ident(sql, cap, W.cur.name);
+    len = strlen(sql);
+    snprintf(sql + len, cap - len, " SELECT ");
+    for (size_t i = 0; i < W.n_cols && err == WARD_OK; i++) {
+        wb_col *c = &W.cols[i];
+        len = strlen(sql);
+        if (W.infer && c->nonempty && (c->is_int || c->is_real))
+            snprintf(sql + len, cap - len, "%sCAST(NULLIF(c%zu,'') AS %s)", i ? "," : "", i,
+                     c->is_int ? "INTEGER" : "REAL");
+        else
+            snprintf(sql + len, cap - len, "%sc%zu", i ? "," : "", i);
+    }
+    len = strlen(sql);
+    snprintf(sql + len, cap - len, " FROM ward_stage ORDER BY rowid; DROP TABLE ward_stage;");
+    if (err == WARD_OK)
+        err = exec(sql, "load: create the table");
+    free(sql);
+    return err;
+}
+
+static void abort_input(void)
+{
+    if (W.insert != NULL) {
+        sqlite3_finalize(W.insert);
+        W.insert = NULL;
+    }
+    if (W.db != NULL && !sqlite3_get_autocommit(W.db))
+        sqlite3_exec(W.db, "ROLLBACK", NULL, NULL, NULL);
+    ward_stream_free(W.stream);
+    W.stream = NULL;
+    ward_csv_reader_free(W.csv);
+    W.csv = NULL;
+    ward_hash_free(W.hash);
+    W.hash = NULL;
+    free_cols();
+    ward_wipe(&W.cur, sizeof W.cur);
+    W.loading = false;
+    W.pt_bytes = 0;
+}
+
+static ward_err start_input(const char *table, const uint8_t *aad, size_t aad_len)
+{
+    if (!valid_table_name(table))
+        return ward_err_set(WARD_ERR_INVALID_ARG,
+                            "add_input: a table name is [A-Za-z_][A-Za-z0-9_]{0,63}, not "
+                            "starting with sqlite_ or ward_");
+    for (size_t i = 0; i < W.n_inputs; i++)
+        if (strcasecmp(W.inputs[i].name, table) == 0)
+            return ward_err_set(WARD_ERR_EXISTS, "add_input: table %s is already loaded", table);
+    if (W.n_inputs == WB_MAX_TABLES)
+        return ward_err_set(WARD_ERR_LIMIT, "add_input: at most %u inputs", WB_MAX_TABLES);
+    if (aad_len > WARD_STREAM_MAX_AAD)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "add_input: associated data too long");
+    memset(&W.cur, 0, sizeof W.cur);
+    snprintf(W.cur.name, sizeof W.cur.name, "%s", table);
+    if (aad_len > 0)
+        memcpy(W.cur.aad, aad, aad_len);
+    W.cur.aad_len = aad_len;
+    W.loading = true;
+    ward_csv_limits lim = {.max_bytes = W.max_input};
+    ward_err err = ward_stream_decrypt_init(W.task_sk, aad, aad_len, &W.stream);
+    if (err == WARD_OK)
+        err = ward_csv_reader_new(&lim, on_record, NULL, &W.csv);
+    if (err == WARD_OK)
+        err = ward_hash_new(WARD_HASH_SHA256, &W.hash);
+    if (err == WARD_OK)
+        err = exec("BEGIN", "load: begin");
+    return err;
+}
+
+static ward_err feed_plain(const uint8_t *pt, size_t n)
+{
+    if (n == 0)
+        return WARD_OK;
+    if (n > W.max_input - W.pt_bytes)
+        return ward_err_set(WARD_ERR_LIMIT, "add_input: input %s exceeds %llu bytes",
+                            W.cur.name, (unsigned long long)W.max_input);
+    W.pt_bytes += n;
+    ward_err err = ward_hash_update(W.hash, pt, n);
+    if (err == WARD_OK)
+        err = ward_csv_reader_feed(W.csv, pt, n);
+    return err;
+}
+
+ward_err wb_add_input(const char *table, const uint8_t *aad, size_t aad_len,
+                      const uint8_t *chunk, size_t chunk_len, bool last)
+{
+    if (W.state != WB_READY)
+        return ward_err_set(WARD_ERR_STATE, "add_input: the task is not ready (init first; no "
+                                            "input after run)");
+    ward_err err = WARD_OK;
+    if (!W.loading) {
+        err = start_input(table, aad, aad_len);
+    } else if (strcmp(table, W.cur.name) != 0 || aad_len != W.cur.aad_len ||
+               (aad_len > 0 && memcmp(aad, W.cur.aad, aad_len) != 0)) {
+        /* the input being loaded is abandoned: one input at a time */
+        err = ward_err_set(WARD_ERR_STATE,
+                           "add_input: input %s is being loaded; another input started before "
+                           "its last chunk (both dropped)",
+                           W.cur.name);
+    }
+    size_t cap = 0, n = 0;
+    uint8_t *pt = NULL;
+    if (err == WARD_OK) {
+        cap = ward_stream_update_bound(W.stream, chunk_len);
+        size_t fcap = ward_stream_update_bound(W.stream, 0);
+        if (fcap > cap)
+            cap = fcap;
+        pt = malloc(cap == 0 ? 1 : cap);
+        if (pt == NULL)
+            err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    }
+    if (err == WARD_OK)
+        err = ward_stream_decrypt_update(W.stream, chunk, chunk_len, pt, cap, &n);
+    if (err == WARD_OK)
+        err = feed_plain(pt, n);
+    if (err == WARD_OK && last) {
+        err = ward_stream_decrypt_final(W.stream, pt, cap, &n);
+        if (err == WARD_OK)
+            err = feed_plain(pt, n);
+        if (err == WARD_OK)
+            err = ward_csv_reader_finish(W.csv);
+        if (err == WARD_OK) {
+            sqlite3_finalize(W.insert);
+            W.insert = NULL;
+            err = finish_table();
+        }
+        if (err == WARD_OK)
+            err = exec("COMMIT", "load: commit");
+        if (err == WARD_OK)
+            err = ward_hash_final(W.hash, W.cur.pt_sha256);
+        if (err == WARD_OK) {
+            ward_hash_free(W.hash);
+            W.hash = NULL;
+            W.cur.records = ward_csv_reader_records(W.csv);
+            W.inputs[W.n_inputs++] = W.cur;
+            ward_stream_free(W.stream);
+            W.stream = NULL;
+            ward_csv_reader_free(W.csv);
+            W.csv = NULL;
+            free_cols();
+            ward_wipe(&W.cur, sizeof W.cur);
+            W.loading = false;
+            W.pt_bytes = 0;
+        }
+    }
+    if (pt != NULL) {
+        ward_wipe(pt, cap);
+        free(pt);
+    }
+    if (err != WARD_OK && W.loading) {
+        char name[65];
+        snprintf(name, sizeof name, "%s", W.cur.name);
+        abort_input();
+        ward_err_wrap(err, "input %s refused", name);
+    }
+    return err;
+}
+
+size_t wb_table_count(void)
+{
+    return W.n_inputs;
+}
+
+const char *wb_table_name(size_t i)
+{
+    return i < W.n_inputs ? W.inputs[i].name : NULL;
+}
+
+/* ---- the query ------------------------------------------------------------------------------- */
+
+static bool auth_denied;
+
+static int deny(void)
+{
+    auth_denied = true;
+    return SQLITE_DENY;
+}
+
+static int authorizer(void *arg, int action, const char *a1, const char *a2, const char *db,
+                      const char *trigger)
+{
+    (void)arg;
+    (void)a1;
+    (void)db;
+    (void)trigger;
+    switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_FUNCTION:
+        /* a2 is the function name */
+        if (a2 == NULL || strcasecmp(a2, "load_extension") == 0 ||
+            strcasecmp(a2, "fts3_tokenizer") == 0 || strcasecmp(a2, "readfile") == 0 ||
+            strcasecmp(a2, "writefile") == 0 || strcasecmp(a2, "edit") == 0)
+            return deny();
+        return SQLITE_OK;
+    case SQLITE_PRAGMA: /* pragma_* table-valued functions too: none is needed */
+    default:
+        /* writes, schema changes, ATTACH/DETACH, transactions, ANALYZE, ... */
+        return deny();
+    }
+}
+
+static bool starts_with_word(const char *s, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncasecmp(s, word, n) != 0)
+        return false;
+    unsigned char c = (unsigned char)s[n];
+    return !(isalnum(c) || c == '_' || c >= 0x80);
+}
+
+static ward_err prepare_query(const char *query, sqlite3_stmt **out)
+{
+    *out = NULL;
+    size_t qlen = strlen(query);
+    if (qlen == 0 || qlen > WB_MAX_QUERY)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "run: the query is empty or longer than %u "
+                                                  "bytes", WB_MAX_QUERY);
+    const char *s = query;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    if (!starts_with_word(s, "SELECT") && !starts_with_word(s, "WITH"))
+        return ward_err_set(WARD_ERR_PERMISSION,
+                            "run: the query must be one SELECT or WITH statement");
+    auth_denied = false;
+    sqlite3_set_authorizer(W.db, authorizer, NULL);
+    const char *tail = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(W.db, query, (int)qlen, 0, &st, &tail);
+    if (rc != SQLITE_OK) {
+        ward_err err = ward_err_set(rc == SQLITE_AUTH || auth_denied ? WARD_ERR_PERMISSION : WARD_ERR_FORMAT,
+                                    "run: the query is refused: %s", sqlite3_errmsg(W.db));
+        sqlite3_finalize(st);
+        return err;
+    }
+    if (st == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "run: the query holds no statement");
+    for (const char *t = tail; t != NULL && *t != '\0'; t++) {
+        if (!(*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r' || *t == ';')) {
+            sqlite3_finalize(st);
+            return ward_err_set(WARD_ERR_PERMISSION, "run: only one statement is allowed");
+        }
+    }
+    if (!sqlite3_stmt_readonly(st) || sqlite3_stmt_isexplain(st) != 0) {
+        sqlite3_finalize(st);
+        return ward_err_set(WARD_ERR_PERMISSION, "run: the query is not read-only");
+    }
+    *out = st;
+    return WARD_OK;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static ward_err result_csv(sqlite3_stmt *st, ward_csv_writer *w)
+{
+    int ncol = sqlite3_column_count(st);
+    if (ncol <= 0)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "run: the query returns no columns");
+    size_t n = (size_t)ncol;
+    const char **f = calloc(n, sizeof *f);
+    size_t *l = calloc(n, sizeof *l);
+    char **own = calloc(n, sizeof *own);
+    ward_err err = WARD_OK;
+    if (f == NULL || l == NULL || own == NULL)
+        err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && err == WARD_OK; i++) {
+        f[i] = sqlite3_column_name(st, (int)i);
+        if (f[i] == NULL)
+            err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+        else
+            l[i] = strlen(f[i]);
+    }
+    if (err == WARD_OK)
+        err = ward_csv_writer_record(w, f, l, n);
+    while (err == WARD_OK) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            err = ward_err_set(rc == SQLITE_NOMEM ? WARD_ERR_NOMEM : WARD_ERR_FORMAT,
+                               "run: the query failed: %s", sqlite3_errmsg(W.db));
+            break;
+        }
+        char num[64];
+        for (size_t i = 0; i < n && err == WARD_OK; i++) {
+            int c = (int)i;
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_NULL:
+                f[i] = NULL;
+                l[i] = 0;
+                break;
+            case SQLITE_INTEGER:
+            case SQLITE_FLOAT: {
+                if (sqlite3_column_type(st, c) == SQLITE_INTEGER)
+                    snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, c));
+                else
+                    snprintf(num, sizeof num, "%.17g", sqlite3_column_double(st, c));
+                if (own[i] != NULL) {
+                    ward_wipe(own[i], strlen(own[i]));
+                    free(own[i]);
+                }
+                l[i] = strlen(num);
+                own[i] = strdup(num);
+                ward_wipe(num, sizeof num);
+                if (own[i] == NULL)
+                    err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+                f[i] = own[i];
+                break;
+            }
+            case SQLITE_TEXT:
+                f[i] = (const char *)sqlite3_column_text(st, c);
+                l[i] = (size_t)sqlite3_column_bytes(st, c);
+                if (f[i] == NULL)
+                    err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+                break;
+            default: { /* BLOB: lower-case hex */
+                const uint8_t *b = sqlite3_column_blob(st, c);
+                size_t bl = (size_t)sqlite3_column_bytes(st, c);
+                if (bl > WB_MAX_RESULT) {
+                    err = ward_err_set(WARD_ERR_LIMIT, "run: a result value is too large");
+                    break;
+                }
+                if (own[i] != NULL) {
+                    ward_wipe(own[i], strlen(own[i]));
+                    free(own[i]);
+                }
+                own[i] = malloc(2 * bl + 1);
+                if (own[i] == NULL) {
+                    err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                for (size_t k = 0; k < bl; k++) {
+                    own[i][2 * k] = HEX[b[k] >> 4];
+                    own[i][2 * k + 1] = HEX[b[k] & 15];
+                }
+                own[i][2 * bl] = '\0';
+                f[i] = own[i];
+                l[i] = 2 * bl;
+            }
+            }
+        }
+        if (err == WARD_OK)
+            err = ward_csv_writer_record(w, f, l, n);
+    }
+    for (size_t i = 0; own != NULL && i < n; i++) {
+        if (own[i] != NULL) {
+            ward_wipe(own[i], strlen(own[i]));
+            free(own[i]);
+        }
+    }
+    free(own);
+    free(f);
+    free(l);
+    return err;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* SHA-256 over every input: u32le name length, name, u32le aad length, aad, SHA-256 of the
+ * plaintext, u64le records. */
+static ward_err inputs_digest(uint8_t out[WARD_SHA256_LEN])
+{
+    ward_hash_ctx *h = NULL;
+    ward_err err = ward_hash_new(WARD_HASH_SHA256, &h);
+    for (size_t i = 0; i < W.n_inputs && err == WARD_OK; i++) {
+        const wb_input *in = &W.inputs[i];
+        uint8_t b[8];
+        size_t nl = strlen(in->name);
+        put_u32(b, (uint32_t)nl);
+        err = ward_hash_update(h, b, 4);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, in->name, nl);
+        put_u32(b, (uint32_t)in->aad_len);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, b, 4);
+        if (err == WARD_OK && in->aad_len > 0)
+            err = ward_hash_update(h, in->aad, in->aad_len);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, in->pt_sha256, WARD_SHA256_LEN);
+        put_u64(b, in->records);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, b, 8);
+    }
+    if (err == WARD_OK)
+        err = ward_hash_final(h, out);
+    ward_hash_free(h);
+    return err;
+}
+
+ward_err wb_run(const char *query, const char *params, const uint8_t *recipient_pk,
+                size_t recipient_pk_len, uint8_t **result_enc, size_t *result_enc_len,
+                uint8_t **statement, size_t *statement_len, uint8_t **result_sig,
+                size_t *result_sig_len)
+{
+    *result_enc = *statement = *result_sig = NULL;
+    *result_enc_len = *statement_len = *result_sig_len = 0;
+    if (W.state != WB_READY || W.loading)
+        return ward_err_set(WARD_ERR_STATE, "run: the task is not ready (an input is still "
+                                            "being loaded, or run already happened)");
+    if (W.n_inputs == 0)
+        return ward_err_set(WARD_ERR_STATE, "run: no input loaded");
+    if (recipient_pk_len != WARD_HPKE_PK_LEN)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "run: the recipient key must be %u bytes",
+                            (unsigned)WARD_HPKE_PK_LEN);
+    sqlite3_stmt *st = NULL;
+    ward_csv_writer *w = NULL;
+    ward_err err = prepare_query(query, &st);
+    if (err == WARD_OK)
+        err = ward_csv_writer_new(WB_MAX_RESULT, &w);
+    if (err == WARD_OK)
+        err = result_csv(st, w);
+    sqlite3_finalize(st);
+    sqlite3_set_authorizer(W.db, NULL, NULL);
+    size_t csv_len = 0;
+    const uint8_t *csv = ward_csv_writer_data(w, &csv_len);
+    /* statement = magic NUL | u8 len | function | manifest_digest | SHA-256(params) |
+     *             inputs digest | SHA-256(result CSV) | u64le result length */
+    uint8_t stmt[sizeof WB_STATEMENT_MAGIC + 1 + 16 + 4 * WARD_SHA256_LEN + 8];
+    size_t sl = 0;
+    size_t fl = strlen(W.function);
+    if (err == WARD_OK && fl > 16)
+        err = ward_err_set(WARD_ERR_STATE, "run: function name too long");
+    if (err == WARD_OK) {
+        memcpy(stmt, WB_STATEMENT_MAGIC, sizeof WB_STATEMENT_MAGIC); /* with its NUL */
+        sl = sizeof WB_STATEMENT_MAGIC;
+        stmt[sl++] = (uint8_t)fl;
+        memcpy(stmt + sl, W.function, fl);
+        sl += fl;
+        memcpy(stmt + sl, W.manifest_digest, WARD_SHA256_LEN);
+        sl += WARD_SHA256_LEN;
+        err = ward_hash(WARD_HASH_SHA256, params, strlen(params), stmt + sl);
+        sl += WARD_SHA256_LEN;
+    }
+    if (err == WARD_OK) {
+        err = inputs_digest(stmt + sl);
+        sl += WARD_SHA256_LEN;
+    }
+    if (err == WARD_OK) {
+        err = ward_hash(WARD_HASH_SHA256, csv_len ? csv : (const uint8_t *)"", csv_len,
+                        stmt + sl);
+        sl += WARD_SHA256_LEN;
+        put_u64(stmt + sl, csv_len);
+        sl += 8;
+    }
+    if (err == WARD_OK)
+        err = ward_sign(W.sign_key, WARD_HASH_SHA256, WARD_SIG_RAW, stmt, sl, result_sig,
+                        result_sig_len);
+    if (err == WARD_OK)
+        err = ward_stream_seal(recipient_pk, 0, W.manifest_digest, WARD_SHA256_LEN,
+                               csv_len ? csv : (const uint8_t *)"", csv_len, result_enc,
+                               result_enc_len);
+    if (err == WARD_OK)
+        err = dup_out(stmt, sl, statement, statement_len);
+    ward_csv_writer_free(w);
+    if (err != WARD_OK) {
+        free(*result_sig);
+        *result_sig = NULL;
+        free(*result_enc);
+        *result_enc = NULL;
+        return err;
+    }
+    /* one result per task: the plaintext and the keys go now */
+    wb_destroy();
+    W.state = WB_DONE;
+    return WARD_OK;
+}
+
+ward_err wb_destroy(void)
+{
+    abort_input();
+    if (W.db != NULL) {
+        sqlite3_close_v2(W.db);
+        W.db = NULL;
+    }
+    ward_pkey_free(W.sign_key);
+    W.sign_key = NULL;
+    ward_wipe(W.task_sk, sizeof W.task_sk);
+    ward_wipe(W.inputs, sizeof W.inputs);
+    W.n_inputs = 0;
+    W.state = WB_DONE;
+    return WARD_OK;
+}
