@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -20,6 +21,7 @@
 
 #include "ta/ta_test.h"
 #include "tee/tee_internal.h"
+#include "ward/audit.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/json.h"
@@ -28,6 +30,7 @@
 #include "ward/rot.h"
 #include "ward/ta.h"
 #include "ward/tee.h"
+#include "ward/x509.h"
 
 static const char *const call_names[TA_N_CALLS] = {
     "echo",   "report",    "seal",      "unseal",      "forbidden",    "open_file",
@@ -972,6 +975,63 @@ static void test_warm_pool(void **state)
     assert_int_equal(st.memory_reserved, 0);
 }
 
+static ward_err rot_sign_cb(void *arg, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+    return ward_rot_sign(arg, msg, len, sig);
+}
+
+/* Every TA create and destroy, key release and report reaches the audit log (IEEE 2952 5.5.4),
+ * including how an instance killed by the sandbox ended. */
+static void test_events_audited(void **state)
+{
+    (void)state;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/audit", F.dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    ward_pkey *pub = NULL;
+    assert_int_equal(ward_cert_public_key(ward_rot_platform_cert(F.rot), &pub), WARD_OK);
+    ward_audit_options o = {.sign = rot_sign_cb, .sign_arg = F.rot, .verify_key = pub};
+    ward_audit *log = NULL;
+    assert_int_equal(ward_audit_open(dir, &o, &log), WARD_OK);
+    ward_tee_set_event_hook(F.tee, ward_audit_tee_event, log);
+
+    ward_tee_instance *inst = create(F.img, NULL);
+    uint8_t data[64] = {1}, rep[WARD_REPORT_LEN], sig[WARD_REPORT_SIG_LEN], blob[256];
+    size_t blen = 0;
+    get_report(inst, data, rep, sig);
+    assert_int_equal(seal(inst, WARD_SEAL_MEASUREMENT, 2, "audited", blob, &blen), WARD_OK);
+    assert_int_equal(ward_tee_destroy(inst), WARD_OK);
+    ward_tee_instance *doomed = create(F.img, NULL);
+    uint8_t out[64];
+    size_t n = 0;
+    assert_int_equal(call(doomed, TA_FORBIDDEN, NULL, 0, out, sizeof out, &n), WARD_ERR_DEAD);
+    /* destroy reports how it ended; the caller's error message survives the hook */
+    assert_int_equal(ward_tee_destroy(doomed), WARD_ERR_DEAD);
+    assert_non_null(strstr(ward_errmsg(), "seccomp"));
+
+    ward_tee_set_event_hook(F.tee, NULL, NULL);
+    assert_int_equal(ward_audit_close(log), WARD_OK);
+    ward_pkey_free(pub);
+
+    char path[4300];
+    snprintf(path, sizeof path, "%s/export.jsonl", F.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint64_t count = 0;
+    assert_int_equal(ward_audit_export(dir, 0, f, &count), WARD_OK);
+    fclose(f);
+    size_t len = 0;
+    char *text = (char *)tu_read_file(path, &len);
+    static const char *const want[] = {"\"ta.create\"", "\"ta.report\"", "\"key.release\"",
+                                       "\"ta.destroy\""};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (strstr(text, want[i]) == NULL)
+            fail_msg("audit log lacks %s:\n%s", want[i], text);
+    assert_non_null(strstr(text, "killed by seccomp"));
+    assert_true(count >= 6);
+    free(text);
+}
+
 static void test_sim(void **state)
 {
     (void)state;
@@ -1029,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_warm_pool),
         cmocka_unit_test(test_sim),
+        cmocka_unit_test(test_events_audited),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -259,6 +259,14 @@ ward_err ward_audit_verify(const char *dir, const ward_pkey *pubkey, ward_audit_
 ward_err ward_audit_export(const char *dir, int64_t since_ms, FILE *out, uint64_t *count);
 
 const char *ward_audit_outcome_name(ward_audit_outcome outcome); /* "success", ... */
+
+/* A ward_tee_event_fn (include/ward/tee.h) writing TA lifecycle events to the audit log arg
+ * (a ward_audit *): ta.create, ta.destroy, key.release and ta.report, actor "node", object
+ * "<ta name>/<instance id hex>", details {measurement, result, reason}. Install it with
+ * ward_tee_set_event_hook(tee, ward_audit_tee_event, log). Queued asynchronously: a TA call
+ * never waits for the disk; see "Durability". */
+struct ward_tee_event;
+void ward_audit_tee_event(void *log, const struct ward_tee_event *ev);
 const char *ward_audit_problem_name(ward_audit_problem problem); /* "edited", ... */
 
 #ifdef __cplusplus

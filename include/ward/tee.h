@@ -96,6 +96,32 @@ ward_err ward_tee_stats_get(ward_tee *tee, ward_tee_stats *out);
 ward_err ward_tee_warm_pool(ward_tee *tee, ward_tee_image *img, unsigned n,
                             const ward_tee_limits *limits);
 
+/* Events the node must be able to audit (IEEE 2952 5.5.4): every TA created or destroyed,
+ * every sealing key released to a TA and every report signed for one. */
+typedef enum ward_tee_event_kind {
+    WARD_TEE_EVENT_CREATED = 1,   /* an instance started; result: WARD_OK or why it could not */
+    WARD_TEE_EVENT_DESTROYED,     /* result: how it ended (WARD_OK, or WARD_ERR_DEAD: killed by
+                                     the sandbox, crashed, ... as ward_tee_destroy returns it) */
+    WARD_TEE_EVENT_KEY_RELEASED,  /* a sealing key was derived for the instance (or refused) */
+    WARD_TEE_EVENT_REPORT         /* a report was signed for the instance (or refused) */
+} ward_tee_event_kind;
+
+typedef struct ward_tee_event {
+    ward_tee_event_kind kind;
+    const char *ta_name;         /* from the verified manifest */
+    const uint8_t *measurement;  /* 32 bytes */
+    const uint8_t *instance_id;  /* 16 bytes; NULL when creation failed before one existed */
+    ward_err result;
+    const char *message;         /* why, when result != WARD_OK; "" otherwise. Never secret. */
+} ward_tee_event;
+
+/* Called synchronously on the thread that caused the event. It must not call back into the
+ * tee. Its own failures do not change the operation's result or ward_errmsg(). */
+typedef void (*ward_tee_event_fn)(void *arg, const ward_tee_event *ev);
+
+/* Installs the hook (NULL to remove). Set it before creating instances. */
+void ward_tee_set_event_hook(ward_tee *tee, ward_tee_event_fn fn, void *arg);
+
 /* Verifies a report's signature with the platform certificate of tee's rot (for tests and the
  * node; remote verifiers use the attestation module). */
 ward_err ward_tee_report_verify(const ward_tee *tee, const uint8_t *report, size_t report_len,

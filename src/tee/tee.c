@@ -631,8 +631,62 @@ void ward_tee_image_release(ward_tee_image *img)
 
 /* ---- create / call / destroy ------------------------------------------------------------------ */
 
+void ward_tee_set_event_hook(ward_tee *tee, ward_tee_event_fn fn, void *arg)
+{
+    if (tee == NULL)
+        return;
+    tee->on_event = fn;
+    tee->event_arg = arg;
+}
+
+/* Reports an event to the hook, keeping the caller's error message intact: the hook may well
+ * call functions that set their own. */
+static void emit_named(const ward_tee *tee, ward_tee_event_kind kind, const char *name,
+                       const uint8_t meas[32], const uint8_t *instance_id, ward_err result)
+{
+    if (tee->on_event == NULL)
+        return;
+    char saved[512];
+    snprintf(saved, sizeof saved, "%s", result != WARD_OK ? ward_errmsg() : "");
+    ward_tee_event ev = {
+        .kind = kind,
+        .ta_name = name,
+        .measurement = meas,
+        .instance_id = instance_id,
+        .result = result,
+        .message = saved,
+    };
+    tee->on_event(tee->event_arg, &ev);
+    if (result != WARD_OK)
+        ward_err_set(result, "%s", saved);
+}
+
+static void emit(const ward_tee *tee, ward_tee_event_kind kind, const ward_manifest *m,
+                 const uint8_t *instance_id, ward_err result)
+{
+    if (tee->on_event == NULL)
+        return;
+    uint8_t meas[32];
+    ward_manifest_measurement(m, meas);
+    emit_named(tee, kind, ward_manifest_name(m), meas, instance_id, result);
+}
+
+static ward_err create_instance(ward_tee *tee, ward_tee_image *img, const ward_tee_limits *limits,
+                                ward_tee_ocall_fn ocall, void *ocall_arg,
+                                ward_tee_instance **out);
+
 ward_err ward_tee_create(ward_tee *tee, ward_tee_image *img, const ward_tee_limits *limits,
                          ward_tee_ocall_fn ocall, void *ocall_arg, ward_tee_instance **out)
+{
+    ward_err e = create_instance(tee, img, limits, ocall, ocall_arg, out);
+    if (tee != NULL && img != NULL && img->tee == tee)
+        emit(tee, WARD_TEE_EVENT_CREATED, img->manifest, e == WARD_OK ? (*out)->id : NULL, e);
+    return e;
+}
+
+static ward_err create_instance(ward_tee *tee, ward_tee_image *img, const ward_tee_limits *limits,
+                                ward_tee_ocall_fn ocall, void *ocall_arg,
+                                ward_tee_instance **out)
 {
     if (out != NULL)
         *out = NULL;
@@ -752,7 +806,16 @@ ward_err ward_tee_destroy(ward_tee_instance *inst)
     if (inst->refill_after_call)
         pthread_cond_signal(&tee->work_cv); /* taken from a pool, never called */
     pthread_mutex_unlock(&tee->mu);
-    return instance_discard(inst);
+    /* The discard frees inst, and with it possibly a released image: copy what the event
+     * names first. */
+    char name[WARD_TA_NAME_MAX + 1];
+    uint8_t meas[32], id[sizeof inst->id];
+    snprintf(name, sizeof name, "%s", ward_manifest_name(inst->img->manifest));
+    ward_manifest_measurement(inst->img->manifest, meas);
+    memcpy(id, inst->id, sizeof id);
+    ward_err e = instance_discard(inst);
+    emit_named(tee, WARD_TEE_EVENT_DESTROYED, name, meas, id, e);
+    return e;
 }
 
 void ward_tee_instance_id(const ward_tee_instance *inst, uint8_t out[16])
@@ -897,6 +960,7 @@ ward_err ward__tee_sys_ocall(ward_tee_instance *inst, uint32_t id, const uint8_t
             e = ward_rot_sign(inst->tee->rot, out, WARD_REPORT_LEN, out + WARD_REPORT_LEN);
         if (e == WARD_OK)
             *out_len = WARD_REPORT_LEN + WARD_REPORT_SIG_LEN;
+        emit(inst->tee, WARD_TEE_EVENT_REPORT, inst->img->manifest, inst->id, e);
         return e;
     }
     case WARD_SYS_OCALL_SEAL_KEY: {
@@ -905,6 +969,7 @@ ward_err ward__tee_sys_ocall(ward_tee_instance *inst, uint32_t id, const uint8_t
         ward_err e = seal_key(inst, in, in_len, out);
         if (e == WARD_OK)
             *out_len = 32;
+        emit(inst->tee, WARD_TEE_EVENT_KEY_RELEASED, inst->img->manifest, inst->id, e);
         return e;
     }
     case WARD_SYS_OCALL_SELF: {

@@ -35,6 +35,8 @@ struct ward_tee {
     uint8_t platform_key_id[32];
     uint64_t memory_budget;
     uint32_t threads_budget;
+    ward_tee_event_fn on_event; /* set before instances exist; read without the lock */
+    void *event_arg;
 
     pthread_mutex_t mu; /* everything below */
     uint64_t memory_reserved;
