@@ -2,6 +2,7 @@
 #ifndef WARD_CLI_H
 #define WARD_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes scripts can trust. */
@@ -28,6 +29,9 @@ int cmd_ta_sign(const struct cli_opts *o, int argc, char **argv);   /* cmd_ta_si
 int cmd_ta_measure(const struct cli_opts *o, int argc, char **argv);/* cmd_ta_sign.c */
 int cmd_ta_new(const struct cli_opts *o, int argc, char **argv);    /* cmd_ta_new.c */
 int cmd_ta_run(const struct cli_opts *o, int argc, char **argv);    /* cmd_ta_run.c */
+
+/* Parses a time argument: Unix seconds or YYYY-MM-DDTHH:MM:SSZ (UTC). 1 if valid. */
+int cli_parse_time(const char *s, int64_t *out);
 
 /* 1 if argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

@@ -147,54 +147,6 @@ static ward_err read_all(const char *path, size_t max, char **out, size_t *len)
     return WARD_OK;
 }
 
-static int is_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return n > 0;
-}
-
-static int num(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-/* Unix seconds, or YYYY-MM-DDTHH:MM:SSZ. */
-static int parse_time(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    if (is_digits(s, n)) {
-        if (n > 12)
-            return 0;
-        *out = (int64_t)strtoll(s, NULL, 10);
-        return *out > 0;
-    }
-    if (n != 20 || !is_digits(s, 4) || s[4] != '-' || !is_digits(s + 5, 2) || s[7] != '-' ||
-        !is_digits(s + 8, 2) || s[10] != 'T' || !is_digits(s + 11, 2) || s[13] != ':' ||
-        !is_digits(s + 14, 2) || s[16] != ':' || !is_digits(s + 17, 2) || s[19] != 'Z')
-        return 0;
-    struct tm tm = {0};
-    tm.tm_year = num(s, 4) - 1900;
-    tm.tm_mon = num(s + 5, 2) - 1;
-    tm.tm_mday = num(s + 8, 2);
-    tm.tm_hour = num(s + 11, 2);
-    tm.tm_min = num(s + 14, 2);
-    tm.tm_sec = num(s + 17, 2);
-    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
-        return 0;
-    int mday = tm.tm_mday;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != mday)
-        return 0;
-    *out = (int64_t)t;
-    return 1;
-}
-
 static void print_hex(FILE *f, const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -588,7 +540,7 @@ static int parse_verify_args(int argc, char **argv, vopts *v)
         else if (strcmp(a, "--data-dir") == 0)
             v->data_dir = val;
         else if (strcmp(a, "--at") == 0) {
-            if (!parse_time(val, &v->at))
+            if (!cli_parse_time(val, &v->at) || v->at <= 0)
                 return usage_err("verify", verify_help,
                                  "--at: expected Unix seconds or YYYY-MM-DDTHH:MM:SSZ");
         } else if (strcmp(a, "--trust-cert") == 0) {

@@ -67,54 +67,6 @@ static int read_file(const char *path, size_t max, char **out, size_t *len)
     return 1;
 }
 
-static int digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return n > 0;
-}
-
-static int num(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
-/* Unix seconds, or YYYY-MM-DDTHH:MM:SSZ. */
-static int parse_at(const char *s, int64_t *out)
-{
-    size_t n = strlen(s);
-    if (digits(s, n)) {
-        if (n > 12)
-            return 0;
-        *out = (int64_t)strtoll(s, NULL, 10);
-        return 1;
-    }
-    if (n != 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
-        !digits(s + 8, 2) || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
-        !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2) || s[19] != 'Z')
-        return 0;
-    struct tm tm = {0};
-    tm.tm_year = num(s, 4) - 1900;
-    tm.tm_mon = num(s + 5, 2) - 1;
-    tm.tm_mday = num(s + 8, 2);
-    tm.tm_hour = num(s + 11, 2);
-    tm.tm_min = num(s + 14, 2);
-    tm.tm_sec = num(s + 17, 2);
-    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
-        return 0;
-    int mday = tm.tm_mday;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != mday)
-        return 0;
-    *out = (int64_t)t;
-    return 1;
-}
-
 static ward_pkey *load_key(const char *path)
 {
     char *text = NULL;
@@ -243,7 +195,7 @@ int cmd_ear(const struct cli_opts *o, int argc, char **argv)
         return EXIT_USAGE;
     }
     int64_t now = (int64_t)time(NULL);
-    if (at != NULL && !parse_at(at, &now)) {
+    if (at != NULL && !cli_parse_time(at, &now)) {
         fprintf(stderr, "ward ear verify: bad --at time '%s'\n", at);
         return EXIT_USAGE;
     }
