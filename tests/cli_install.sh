@@ -8,13 +8,20 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null || { echo "FAIL: install"; exit 1; }
-for f in include/ward/err.h include/ward/crypto.h include/ward/stream.h bin/ward; do
+for f in include/ward/err.h include/ward/crypto.h include/ward/stream.h include/ward/ta.h bin/ward; do
     [ -e "$tmp/prefix/$f" ] || fail "missing $f"
 done
 pc=$(find "$tmp/prefix" -name ward.pc | head -1)
 [ -n "$pc" ] || { echo "FAIL: no ward.pc installed"; exit 1; }
 libdir=$(dirname "$(dirname "$pc")")
 ls "$libdir"/libward.a "$libdir"/libward.so >/dev/null 2>&1 || fail "libraries not in $libdir"
+# What a TA developer needs from an installed Ward (docs/sdk.md).
+[ -e "$libdir/libward-ta.a" ] || fail "libward-ta.a not installed"
+[ -e "$(dirname "$pc")/ward-ta.pc" ] || fail "ward-ta.pc not installed"
+[ -e "$libdir/cmake/ward/WardTA.cmake" ] || fail "WardTA.cmake not installed"
+[ -e "$libdir/cmake/ward/WardGen.cmake" ] || fail "WardGen.cmake not installed"
+[ -x "$tmp/prefix/bin/ward-gen" ] || fail "ward-gen not installed"
+[ -x "$tmp/prefix/bin/wardd" ] || fail "wardd not installed"
 cat >"$tmp/use.c" <<'C'
 #include <stdio.h>
 #include <ward/crypto.h>
