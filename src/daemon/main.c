@@ -30,7 +30,7 @@
 static const char help[] =
     "usage: wardd [--data-dir DIR] [--listen ADDR:PORT] [--port-file FILE] [--policy FILE]\n"
     "             [--nonce-ttl SECONDS] [--log-format kv|json] [--log-level LEVEL]\n"
-    "             [--foreground]\n"
+    "             [--builtin-dir DIR] [--foreground]\n"
     "\n"
     "The Ward node daemon: HTTP/1.1 + JSON over TLS 1.3 (docs/api.md). It runs the cryptographic\n"
     "self-test first and refuses to start if it fails.\n"
@@ -45,6 +45,9 @@ static const char help[] =
     "  --policy FILE        appraisal policy for /v1/attestation/verify (default: the built-in\n"
     "                       policy, under which the software TEE is `warning` at best)\n"
     "  --nonce-ttl SECONDS  lifetime of an attestation challenge (default 300)\n"
+    "  --builtin-dir DIR    where the built-in TA images sql and psi are (default: builtin/\n"
+    "                       beside the wardd executable); signed at start with the node-local\n"
+    "                       built-in signing key DATA_DIR/builtin-signer.pem\n"
     "  --log-format FMT     kv (default) or json; logs go to stderr\n"
     "  --log-level LEVEL    debug, info (default), warn, error or off\n"
     "  --foreground         stay in the foreground (default: detach once listening)\n"
@@ -53,14 +56,16 @@ static const char help[] =
     "SIGTERM or SIGINT stop it cleanly (exit status 0). Exit status 1: start-up failed.\n";
 
 typedef struct opts {
-    const char *data_dir, *listen, *port_file, *policy;
+    const char *data_dir, *listen, *port_file, *policy, *builtin_dir;
     int64_t nonce_ttl_s;
     int foreground;
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
-    enum { O_DATA = 1, O_LISTEN, O_PORTFILE, O_POLICY, O_TTL, O_LFMT, O_LLVL, O_FG, O_HELP };
+    enum {
+        O_DATA = 1, O_LISTEN, O_PORTFILE, O_POLICY, O_TTL, O_LFMT, O_LLVL, O_FG, O_HELP, O_BUILTIN
+    };
     static const struct option lo[] = {
         {"data-dir", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -70,6 +75,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         {"log-format", required_argument, NULL, O_LFMT},
         {"log-level", required_argument, NULL, O_LLVL},
         {"foreground", no_argument, NULL, O_FG},
+        {"builtin-dir", required_argument, NULL, O_BUILTIN},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -84,6 +90,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         case O_PORTFILE: o->port_file = optarg; break;
         case O_POLICY: o->policy = optarg; break;
         case O_FG: o->foreground = 1; break;
+        case O_BUILTIN: o->builtin_dir = optarg; break;
         case O_TTL: {
             char *end = NULL;
             errno = 0;
@@ -200,7 +207,26 @@ static int fail(const char *what)
     return 1;
 }
 
-static int start(wardd *d, const opts *o, char **dir_alloc)
+/* <directory of the running executable>/builtin (malloc'd), or NULL. */
+static char *default_builtin_dir(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = 0;
+    size_t l = strlen(exe) + sizeof "/builtin";
+    char *dir = malloc(l);
+    if (dir != NULL)
+        snprintf(dir, l, "%s/builtin", exe);
+    return dir;
+}
+
+static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc)
 {
     if (ward_selftest(selftest_cb, NULL) != WARD_OK)
         return fail("self-test (refusing to start)");
@@ -233,6 +259,18 @@ static int start(wardd *d, const opts *o, char **dir_alloc)
         return fail("audit log");
     if (ward_alarms_new(NULL, 0, d->audit, NULL, &d->alarms) != WARD_OK)
         return fail("alarms");
+    ward_task_store_options to = {.audit = d->audit};
+    if (ward_task_store_open(d->data_dir, &to, &d->tasks) != WARD_OK)
+        return fail("task store");
+    d->builtin_dir = o->builtin_dir;
+    if (d->builtin_dir == NULL) {
+        *builtin_alloc = default_builtin_dir();
+        if (*builtin_alloc == NULL)
+            return fail("built-in TA directory");
+        d->builtin_dir = *builtin_alloc;
+    }
+    if (wardd_builtins_open(d) != WARD_OK)
+        return fail("built-in TAs");
     d->base = event_base_new();
     if (d->base == NULL)
         return fail("event loop");
@@ -244,6 +282,10 @@ static int start(wardd *d, const opts *o, char **dir_alloc)
 static void stop(wardd *d)
 {
     wardd_server_stop(d);
+    wardd_tasks_close(d);
+    wardd_builtins_close(d);
+    ward_task_store_close(d->tasks);
+    d->tasks = NULL;
     if (d->base != NULL)
         event_base_free(d->base);
     if (d->audit != NULL)
@@ -281,8 +323,8 @@ int main(int argc, char **argv)
     static wardd d; /* static: the metrics registry is large-ish */
     memset(&d, 0, sizeof d);
     wardd_metrics_init(&d.metrics);
-    char *dir_alloc = NULL;
-    rc = start(&d, &o, &dir_alloc);
+    char *dir_alloc = NULL, *builtin_alloc = NULL;
+    rc = start(&d, &o, &dir_alloc, &builtin_alloc);
     if (rc == 0) {
         audit_event(&d, "node.start");
         ward_log(WARD_LOG_INFO, "wardd.started", "version", WARD_VERSION, "data_dir",
@@ -305,5 +347,6 @@ int main(int argc, char **argv)
     if (rc == 0)
         ward_log(WARD_LOG_INFO, "wardd.stopped", (char *)NULL);
     free(dir_alloc);
+    free(builtin_alloc);
     return rc;
 }

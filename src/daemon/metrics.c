@@ -15,7 +15,7 @@ static const double bucket_le[WARDD_LATENCY_BUCKETS - 1] = {
 
 static const char *const route_labels[WARDD_ROUTE_COUNT] = {
     "/healthz", "/metrics", "/v1/attestation/challenge", "/v1/attestation/verify",
-    "/v1/attestation/verifier-key", "other"};
+    "/v1/attestation/verifier-key", "/v1/tasks", "other"};
 
 static const char *const verdict_labels[WARDD_VERDICT_COUNT] = {"affirming", "warning",
                                                                 "contraindicated", "refused"};
@@ -146,6 +146,18 @@ int wardd_metrics_render(const wardd_metrics *m, char **out, size_t *len)
     sb_printf(&s, "# HELP ward_alarms_total Alarms raised and alarm deliveries, by name.\n"
                   "# TYPE ward_alarms_total counter\n");
     ward_alarm_metrics_foreach(alarm_cb, &s);
+    if (m->have_tasks) {
+        sb_printf(&s, "# HELP wardd_tasks Tasks in the node's store, by state.\n"
+                      "# TYPE wardd_tasks gauge\n");
+        for (int t = 0; t < WARD_TASK_STATE__COUNT; t++)
+            sb_printf(&s, "wardd_tasks{state=\"%s\"} %llu\n",
+                      ward_task_state_name((ward_task_state)t),
+                      (unsigned long long)m->tasks[t]);
+        sb_printf(&s, "# HELP wardd_ta_instances TA instances alive (one per approved task).\n"
+                      "# TYPE wardd_ta_instances gauge\n"
+                      "wardd_ta_instances %u\n",
+                  (unsigned)m->ta_instances);
+    }
     sb_printf(&s, "# HELP process_start_time_seconds Start time of the process since the Unix "
                   "epoch in seconds.\n"
                   "# TYPE process_start_time_seconds gauge\n"

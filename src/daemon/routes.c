@@ -30,6 +30,9 @@ void wardd_route_prom(wardd *d, wardd_req *r)
 {
     char *text = NULL;
     size_t len = 0;
+    d->metrics.have_tasks =
+        d->tasks != NULL && ward_task_store_count(d->tasks, d->metrics.tasks) == WARD_OK;
+    d->metrics.ta_instances = wardd_tasks_live(d);
     if (wardd_metrics_render(&d->metrics, &text, &len) != 0) {
         wardd_reply_error(d, r, 500, "internal", "cannot render the metrics");
         return;

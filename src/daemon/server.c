@@ -53,7 +53,11 @@ static const char *reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 409: return "Conflict";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -77,6 +81,8 @@ static void finish(wardd *d, wardd_req *r, int status, const char *ctype, const 
         const char *allow = "GET, HEAD";
         if (r->route == WARDD_ROUTE_CHALLENGE || r->route == WARDD_ROUTE_VERIFY)
             allow = "POST";
+        else if (r->route == WARDD_ROUTE_TASKS)
+            allow = r->allow != NULL ? r->allow : "GET, POST, PUT";
         evhttp_add_header(h, "Allow", allow);
     }
     struct evbuffer *buf = evbuffer_new();
@@ -211,6 +217,16 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     if (path == NULL) {
         wardd_reply_error(d, &r, 400, "bad_request", "malformed request target");
+        return;
+    }
+    if (wardd_tls_client_id(req, r.client) == 0) {
+        r.has_client = 1;
+        for (size_t i = 0; i < sizeof r.client; i++)
+            snprintf(r.client_hex + 2 * i, 3, "%02x", r.client[i]);
+    }
+    if (strcmp(path, "/v1/tasks") == 0 || strncmp(path, "/v1/tasks/", 10) == 0) {
+        r.route = WARDD_ROUTE_TASKS;
+        wardd_route_tasks(d, &r, path);
         return;
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {

@@ -153,3 +153,21 @@ ward_err wardd_verifier_key_load(wardd *d)
         return ward_err_wrap(err, "verifier key");
     return WARD_OK;
 }
+
+ward_err wardd_key_load_or_create(const char *path, ward_pkey **out)
+{
+    *out = NULL;
+    ward_err err = WARD_OK;
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        err = errno == ENOENT ? create_key(path)
+                              : ward_err_set(WARD_ERR_IO, "%s: %s", path, strerror(errno));
+    if (err == WARD_OK)
+        err = read_key(path, out);
+    if (err == WARD_OK && ward_pkey_type(*out) != WARD_KEY_EC_P256) {
+        ward_pkey_free(*out);
+        *out = NULL;
+        err = ward_err_set(WARD_ERR_FORMAT, "%s: not an EC P-256 key", path);
+    }
+    return err;
+}

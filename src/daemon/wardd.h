@@ -15,6 +15,8 @@
 #include "ward/nonce.h"
 #include "ward/policy.h"
 #include "ward/rot.h"
+#include "ward/task.h"
+#include "ward/tee.h"
 
 struct event_base;
 struct evhttp;
@@ -43,6 +45,7 @@ typedef enum wardd_route {
     WARDD_ROUTE_CHALLENGE,
     WARDD_ROUTE_VERIFY,
     WARDD_ROUTE_VERIFIER_KEY,
+    WARDD_ROUTE_TASKS, /* everything under /v1/tasks */
     WARDD_ROUTE_OTHER, /* unknown paths: one label, so that clients cannot grow the registry */
     WARDD_ROUTE_COUNT
 } wardd_route;
@@ -71,6 +74,10 @@ typedef struct wardd_metrics {
     int64_t start_time; /* Unix seconds */
     wardd_route_metrics route[WARDD_ROUTE_COUNT];
     uint64_t verdict[WARDD_VERDICT_COUNT];
+    /* Filled just before rendering (wardd_route_prom): tasks by state, live TA instances. */
+    int have_tasks;
+    uint64_t tasks[WARD_TASK_STATE__COUNT];
+    uint32_t ta_instances;
 } wardd_metrics;
 
 const char *wardd_route_label(wardd_route r);
@@ -100,6 +107,13 @@ typedef struct wardd {
     ward_alarms *alarms;
     wardd_metrics metrics;
     char tls_spki_hex[2 * WARD_SHA256_LEN + 1];
+    /* tasks (tasks.c, ta.c) */
+    const char *builtin_dir;
+    ward_task_store *tasks;
+    ward_tee *tee;
+    ward_tee_image *img_sql, *img_psi;
+    struct wardd_task_rt **rt; /* TA instances (and their public outputs), one per task */
+    size_t n_rt, cap_rt;
 } wardd;
 
 /* One request in flight. */
@@ -110,10 +124,16 @@ typedef struct wardd_req {
     char peer[64];
     const char *method;
     int64_t start_ns;
+    const char *allow;                    /* Allow header of a 405 (tasks routes) */
+    int has_client;                       /* a client certificate was presented */
+    uint8_t client[WARD_SHA256_LEN];      /* its SHA-256(SPKI): the caller's identity */
+    char client_hex[2 * WARD_SHA256_LEN + 1];
 } wardd_req;
 
 /* tls.c: the ONE place the server's SSL_CTX is made (replaced by attested TLS later). */
 SSL_CTX *wardd_tls_server_ctx(wardd *d);
+/* The SHA-256 of the client certificate's SPKI on req's connection: 0, or -1 if none. */
+int wardd_tls_client_id(struct evhttp_request *req, uint8_t out[WARD_SHA256_LEN]);
 
 /* server.c */
 int wardd_server_start(wardd *d, const char *listen, const char *port_file);
@@ -137,5 +157,37 @@ void wardd_route_verifier_key(wardd *d, wardd_req *r);
 /* verifier_key.c: DATA_DIR/verifier-key.pem (the file `ward verify --json` uses), created 0600
  * on first use; fills d->verifier_key, verifier_jwk, verifier_kid. */
 ward_err wardd_verifier_key_load(wardd *d);
+/* A P-256 private key in a PEM file (created 0600 with O_EXCL when absent; refused if others
+ * can read it). */
+ward_err wardd_key_load_or_create(const char *path, ward_pkey **out);
+
+/* ta.c: the built-in TAs (sql, psi) and their calls (the ward-gen wire encoding, docs/sdk.md). */
+ward_err wardd_builtins_open(wardd *d);
+void wardd_builtins_close(wardd *d);
+typedef struct wardd_ta_init {
+    uint8_t *task_pk, *sign_pk, *report, *report_sig;
+    size_t task_pk_len, sign_pk_len, report_len, report_sig_len;
+} wardd_ta_init;
+void wardd_ta_init_free(wardd_ta_init *t);
+ward_err wardd_ta_init_call(ward_tee_instance *inst, const uint8_t digest[32], uint64_t max_input,
+                            wardd_ta_init *out);
+ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *table, const uint8_t *aad,
+                            size_t aad_len, const uint8_t *chunk, size_t len, int last);
+typedef struct wardd_ta_result {
+    uint8_t *result_enc, *statement, *result_sig;
+    size_t result_enc_len, statement_len, result_sig_len;
+} wardd_ta_result;
+void wardd_ta_result_free(wardd_ta_result *r);
+/* psi: key_column != NULL (query = the columns list). */
+ward_err wardd_ta_run(ward_tee_instance *inst, const char *key_column, const char *query,
+                      const uint8_t recipient_pk[32], wardd_ta_result *out);
+/* The TA's last error as "code: message" (malloc'd; NULL when it cannot be had). */
+char *wardd_ta_last_error(ward_tee_instance *inst);
+void wardd_ta_destroy(ward_tee_instance *inst);
+
+/* tasks.c */
+void wardd_route_tasks(wardd *d, wardd_req *r, const char *path);
+void wardd_tasks_close(wardd *d);
+uint32_t wardd_tasks_live(const wardd *d); /* TA instances alive */
 
 #endif

@@ -1,0 +1,928 @@
+/* The task service (DESIGN 4, issue 6; docs/api.md "Tasks"): /v1/tasks and below.
+ *
+ * Every endpoint needs a client certificate (tls.c): the caller's identity is the SHA-256 of its
+ * SPKI, checked against the manifest (participants, slot owners, recipients). The lifecycle and
+ * the ciphertext files are the task store's (include/ward/task.h: every transition is audited
+ * there); this file adds the TA instance of each task: created when the task is approved
+ * (init: task key, signing key, report; evidence made here), fed the stored ciphertext at run,
+ * destroyed at done, failed or cancelled. TA instances live in memory only: a task found
+ * approved or collecting without one (the node restarted) is failed, since its task key is gone.
+ *
+ * The TA calls run on the event loop thread (one request at a time). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "daemon/wardd.h"
+#include "ward/encoding.h"
+#include "ward/err.h"
+#include "ward/evidence.h"
+#include "ward/json.h"
+#include "ward/log.h"
+#include "ward/stream.h"
+#include "ward/task.h"
+
+#define FEED_PIECE ((size_t)512 << 10) /* ciphertext bytes per add_input call */
+#define RESULT_BLOB_MAX ((size_t)8 << 20)
+#define AAD_PREFIX "ward-task-input-v1/"
+
+typedef struct wardd_task_rt {
+    char id[WARD_TASK_ID_HEX_LEN + 1];
+    ward_tee_instance *inst; /* NULL once destroyed */
+    wardd_ta_init init;
+    char *evidence; /* JSON text of the evidence bundle for init.report */
+    size_t evidence_len;
+    int has_rkey[WARD_TASK_MAX_RECIPIENTS];
+    uint8_t rkey[WARD_TASK_MAX_RECIPIENTS][32];
+} wardd_task_rt;
+
+/* ---- helpers --------------------------------------------------------------------------- */
+
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static json_t *b64u(const uint8_t *b, size_t n)
+{
+    char *s = NULL;
+    size_t l = 0;
+    if (ward_base64url_encode(b, n, &s, &l) != WARD_OK)
+        return NULL;
+    json_t *j = json_stringn(s, l);
+    free(s);
+    return j;
+}
+
+static void reply_err(wardd *d, wardd_req *r, ward_err e, const char *what)
+{
+    int st = 500;
+    const char *code = "internal";
+    switch (e) {
+    case WARD_ERR_PERMISSION: st = 403; code = "forbidden"; break;
+    case WARD_ERR_NOT_FOUND: st = 404; code = "not_found"; break;
+    case WARD_ERR_EXISTS: st = 409; code = "exists"; break;
+    case WARD_ERR_STATE: st = 409; code = "state"; break;
+    case WARD_ERR_VERIFY: st = 422; code = "verify_failed"; break;
+    case WARD_ERR_UNSUPPORTED: st = 422; code = "unsupported"; break;
+    case WARD_ERR_FORMAT:
+    case WARD_ERR_INVALID_ARG:
+    case WARD_ERR_TRUNCATED: st = 400; code = "bad_request"; break;
+    case WARD_ERR_LIMIT:
+    case WARD_ERR_OVERFLOW: st = 413; code = "too_large"; break;
+    default: break;
+    }
+    wardd_reply_error(d, r, st, code, "%s: %s", what, ward_errmsg());
+}
+
+static wardd_task_rt *rt_find(wardd *d, const char *id)
+{
+    for (size_t i = 0; i < d->n_rt; i++)
+        if (strcmp(d->rt[i]->id, id) == 0)
+            return d->rt[i];
+    return NULL;
+}
+
+static void rt_kill(wardd_task_rt *rt)
+{
+    if (rt != NULL && rt->inst != NULL) {
+        wardd_ta_destroy(rt->inst);
+        rt->inst = NULL;
+    }
+}
+
+uint32_t wardd_tasks_live(const wardd *d)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < d->n_rt; i++)
+        if (d->rt[i]->inst != NULL)
+            n++;
+    return n;
+}
+
+void wardd_tasks_close(wardd *d)
+{
+    for (size_t i = 0; i < d->n_rt; i++) {
+        rt_kill(d->rt[i]);
+        wardd_ta_init_free(&d->rt[i]->init);
+        free(d->rt[i]->evidence);
+        ward_wipe(d->rt[i]->rkey, sizeof d->rt[i]->rkey);
+        free(d->rt[i]);
+    }
+    free(d->rt);
+    d->rt = NULL;
+    d->n_rt = d->cap_rt = 0;
+}
+
+static int is_participant(const ward_task_manifest *m, const uint8_t who[WARD_TASK_HASH_LEN])
+{
+    size_t n = ward_task_participant_count(m);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t h[WARD_TASK_HASH_LEN];
+        if (ward_task_participant_at(m, i, h) == WARD_OK && memcmp(h, who, sizeof h) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int recipient_index(const ward_task_manifest *m, const uint8_t who[WARD_TASK_HASH_LEN])
+{
+    size_t n = ward_task_recipient_count(m);
+    for (size_t i = 0; i < n && i < WARD_TASK_MAX_RECIPIENTS; i++) {
+        uint8_t h[WARD_TASK_HASH_LEN];
+        if (ward_task_recipient_at(m, i, h, NULL, NULL) == WARD_OK &&
+            memcmp(h, who, sizeof h) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The associated data every slot's stream header must carry: "ward-task-input-v1/<id>/<slot>". */
+static size_t slot_aad(const char *id, const char *slot, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, AAD_PREFIX "%s/%s", id, slot);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static void fail_task(wardd *d, const char *id, const char *reason, const char *actor)
+{
+    char why[WARD_TASK_REASON_MAX + 1];
+    snprintf(why, sizeof why, "%s", reason);
+    if (ward_task_transition(d->tasks, id, WARD_TASK_FAILED, why, actor) != WARD_OK)
+        ward_log(WARD_LOG_ERROR, "task.fail", "task", id, "error", ward_errmsg(), (char *)NULL);
+    rt_kill(rt_find(d, id));
+}
+
+/* Starts the task's TA instance and gets its init outputs and evidence. On failure the task
+ * becomes failed (reason logged and recorded). */
+static void start_instance(wardd *d, const ward_task_manifest *m, const char *actor)
+{
+    const char *id = ward_task_id(m);
+    ward_tee_image *img = ward_task_function(m) == WARD_TASK_FN_SQL   ? d->img_sql
+                          : ward_task_function(m) == WARD_TASK_FN_PSI ? d->img_psi
+                                                                      : NULL;
+    char reason[WARD_TASK_REASON_MAX + 1] = "";
+    wardd_task_rt *rt = calloc(1, sizeof *rt);
+    if (rt == NULL || img == NULL) {
+        snprintf(reason, sizeof reason, "%s", img == NULL ? "function not available on this node"
+                                                         : "out of memory");
+        goto fail;
+    }
+    snprintf(rt->id, sizeof rt->id, "%s", id);
+    if (d->n_rt == d->cap_rt) {
+        size_t nc = d->cap_rt ? 2 * d->cap_rt : 8;
+        wardd_task_rt **nr = realloc(d->rt, nc * sizeof *nr);
+        if (nr == NULL) {
+            snprintf(reason, sizeof reason, "out of memory");
+            goto fail;
+        }
+        d->rt = nr;
+        d->cap_rt = nc;
+    }
+    if (ward_tee_create(d->tee, img, NULL, NULL, NULL, &rt->inst) != WARD_OK) {
+        snprintf(reason, sizeof reason, "TA instance: %s", ward_errmsg());
+        goto fail;
+    }
+    uint8_t digest[WARD_TASK_HASH_LEN];
+    ward_task_manifest_digest(m, digest);
+    uint64_t max_input = 0;
+    for (size_t i = 0; i < ward_task_slot_count(m); i++) {
+        ward_task_slot_desc sd;
+        if (ward_task_slot_at(m, i, &sd) == WARD_OK && sd.max_bytes > max_input)
+            max_input = sd.max_bytes;
+    }
+    if (wardd_ta_init_call(rt->inst, digest, max_input, &rt->init) != WARD_OK) {
+        char *le = wardd_ta_last_error(rt->inst);
+        snprintf(reason, sizeof reason, "TA init: %s", le != NULL ? le : ward_errmsg());
+        free(le);
+        goto fail;
+    }
+    if (ward_evidence_make_with_hw(d->rot, rt->init.report, rt->init.report_len,
+                                   rt->init.report_sig, NULL, &rt->evidence,
+                                   &rt->evidence_len) != WARD_OK) {
+        snprintf(reason, sizeof reason, "evidence: %s", ward_errmsg());
+        goto fail;
+    }
+    d->rt[d->n_rt++] = rt;
+    ward_log(WARD_LOG_INFO, "task.instance", "task", id, "actor", actor, (char *)NULL);
+    return;
+fail:
+    if (rt != NULL) {
+        rt_kill(rt);
+        wardd_ta_init_free(&rt->init);
+        free(rt->evidence);
+        free(rt);
+    }
+    ward_log(WARD_LOG_WARN, "task.instance_failed", "task", id, "reason", reason, (char *)NULL);
+    if (ward_task_transition(d->tasks, id, WARD_TASK_FAILED, reason, actor) != WARD_OK)
+        ward_log(WARD_LOG_ERROR, "task.fail", "task", id, "error", ward_errmsg(), (char *)NULL);
+}
+
+/* created -> approved when every signature verifies; then the TA instance. */
+static void try_approve(wardd *d, const char *id, const char *actor)
+{
+    ward_task_manifest *m = NULL;
+    if (ward_task_store_manifest(d->tasks, id, &m) != WARD_OK)
+        return;
+    ward_task_info info;
+    if (ward_task_store_info(d->tasks, id, &info) == WARD_OK && info.state == WARD_TASK_CREATED &&
+        ward_task_verify_signatures(m) == WARD_OK &&
+        ward_task_transition(d->tasks, id, WARD_TASK_APPROVED, NULL, actor) == WARD_OK)
+        start_instance(d, m, actor);
+    ward_task_manifest_free(m);
+}
+
+/* A task that should have an instance but has none (the node restarted): failed. */
+static void check_orphan(wardd *d, const char *id, const char *actor)
+{
+    ward_task_info info;
+    if (ward_task_store_info(d->tasks, id, &info) != WARD_OK)
+        return;
+    if (info.state != WARD_TASK_APPROVED && info.state != WARD_TASK_COLLECTING)
+        return;
+    wardd_task_rt *rt = rt_find(d, id);
+    if (rt == NULL || rt->inst == NULL || !ward_tee_instance_alive(rt->inst))
+        fail_task(d, id, "the task's TA instance is gone (node restarted or TA died)", actor);
+}
+
+static json_t *task_view(wardd *d, const ward_task_manifest *m)
+{
+    const char *id = ward_task_id(m);
+    ward_task_info info;
+    if (ward_task_store_info(d->tasks, id, &info) != WARD_OK)
+        return NULL;
+    uint8_t digest[WARD_TASK_HASH_LEN];
+    char dhex[2 * WARD_TASK_HASH_LEN + 1];
+    ward_task_manifest_digest(m, digest);
+    hex_of(digest, sizeof digest, dhex);
+    json_t *o = json_object();
+    json_t *slots = json_array();
+    json_t *missing = json_array();
+    if (o == NULL || slots == NULL || missing == NULL) {
+        json_decref(o);
+        json_decref(slots);
+        json_decref(missing);
+        return NULL;
+    }
+    json_object_set_new(o, "task_id", json_string(id));
+    json_object_set_new(o, "state", json_string(ward_task_state_name(info.state)));
+    if (info.reason[0] != 0) {
+        json_t *rs = json_string(info.reason);
+        json_object_set_new(o, "reason", rs != NULL ? rs : json_string("(unprintable)"));
+    }
+    json_object_set_new(o, "manifest_sha256", json_string(dhex));
+    json_object_set_new(o, "function", json_string(ward_task_function(m) == WARD_TASK_FN_SQL
+                                                       ? "sql"
+                                                   : ward_task_function(m) == WARD_TASK_FN_PSI
+                                                       ? "psi"
+                                                       : "ta"));
+    json_object_set_new(o, "created_at", json_integer((json_int_t)info.created_at));
+    json_object_set_new(o, "updated_at", json_integer((json_int_t)info.updated_at));
+    json_object_set_new(o, "expires_at", json_integer((json_int_t)info.expires_at));
+    json_object_set_new(o, "cancel_votes", json_integer((json_int_t)info.cancel_votes));
+    json_object_set_new(o, "cancel_quorum", json_integer((json_int_t)info.cancel_quorum));
+    size_t np = ward_task_participant_count(m);
+    for (size_t i = 0; i < np; i++) {
+        uint8_t h[WARD_TASK_HASH_LEN];
+        if (ward_task_participant_at(m, i, h) == WARD_OK && !ward_task_has_signature(m, h))
+            json_array_append_new(missing, b64u(h, sizeof h));
+    }
+    json_object_set_new(o, "signatures_missing", missing);
+    for (size_t i = 0; i < ward_task_slot_count(m); i++) {
+        ward_task_slot_desc sd;
+        ward_task_slot_info si;
+        if (ward_task_slot_at(m, i, &sd) != WARD_OK)
+            continue;
+        if (ward_task_slot_get(d->tasks, id, sd.name, &si) != WARD_OK)
+            memset(&si, 0, sizeof si);
+        json_t *s = json_pack("{s:s, s:o, s:I, s:I, s:I, s:b, s:b}", "name", sd.name, "owner",
+                              b64u(sd.owner, sizeof sd.owner), "bytes", (json_int_t)si.bytes,
+                              "chunks", (json_int_t)si.chunks, "max_bytes",
+                              (json_int_t)sd.max_bytes, "complete", si.complete, "deleted",
+                              si.deleted);
+        if (s != NULL)
+            json_array_append_new(slots, s);
+    }
+    json_object_set_new(o, "slots", slots);
+    wardd_task_rt *rt = rt_find(d, id);
+    if (rt != NULL && rt->init.task_pk != NULL) {
+        char pk[65];
+        hex_of(rt->init.task_pk, 32, pk);
+        json_t *ev = NULL;
+        if (ward_json_parse(rt->evidence, rt->evidence_len, &ev) != WARD_OK)
+            ev = json_null();
+        json_t *ta = json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "task_pk", pk, "sign_pk",
+                               b64u(rt->init.sign_pk, rt->init.sign_pk_len), "report",
+                               b64u(rt->init.report, rt->init.report_len), "report_sig",
+                               b64u(rt->init.report_sig, rt->init.report_sig_len), "evidence",
+                               ev, "alive", rt->inst != NULL);
+        if (ta != NULL)
+            json_object_set_new(o, "ta", ta);
+        json_t *rk = json_array();
+        size_t nr = ward_task_recipient_count(m);
+        for (size_t i = 0; rk != NULL && i < nr && i < WARD_TASK_MAX_RECIPIENTS; i++) {
+            uint8_t h[WARD_TASK_HASH_LEN];
+            if (ward_task_recipient_at(m, i, h, NULL, NULL) != WARD_OK)
+                continue;
+            json_t *e = json_pack("{s:o, s:b}", "recipient", b64u(h, sizeof h), "key_registered",
+                                  rt->has_rkey[i]);
+            if (e != NULL)
+                json_array_append_new(rk, e);
+        }
+        if (rk != NULL)
+            json_object_set_new(o, "recipient_keys", rk);
+    }
+    return o;
+}
+
+static void reply_view(wardd *d, wardd_req *r, int status, const char *id)
+{
+    ward_task_manifest *m = NULL;
+    ward_err e = ward_task_store_manifest(d->tasks, id, &m);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "task");
+        return;
+    }
+    json_t *v = task_view(d, m);
+    ward_task_manifest_free(m);
+    if (v == NULL) {
+        wardd_reply_error(d, r, 500, "internal", "cannot describe the task");
+        return;
+    }
+    wardd_reply_json(d, r, status, v);
+}
+
+/* Loads the manifest and checks that the caller is a participant. Replies itself on failure. */
+static ward_task_manifest *load_for(wardd *d, wardd_req *r, const char *id)
+{
+    ward_task_manifest *m = NULL;
+    ward_err e = ward_task_store_manifest(d->tasks, id, &m);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "task");
+        return NULL;
+    }
+    if (!is_participant(m, r->client)) {
+        ward_task_manifest_free(m);
+        wardd_reply_error(d, r, 403, "forbidden", "not a participant of this task");
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- endpoints --------------------------------------------------------------------------- */
+
+static void create_task(wardd *d, wardd_req *r)
+{
+    size_t len = 0;
+    char *body = wardd_body(d, r, WARD_TASK_TEXT_MAX, &len);
+    if (body == NULL)
+        return;
+    ward_task_manifest *m = NULL;
+    ward_err e = ward_task_envelope_parse(body, len, &m);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "envelope");
+        goto done;
+    }
+    if (!is_participant(m, r->client)) {
+        wardd_reply_error(d, r, 403, "forbidden", "only a participant may post a task");
+        goto done;
+    }
+    ward_task_fn fn = ward_task_function(m);
+    if (fn != WARD_TASK_FN_SQL && fn != WARD_TASK_FN_PSI) {
+        wardd_reply_error(d, r, 422, "unsupported",
+                          "only the built-in functions sql and psi run on this node");
+        goto done;
+    }
+    if (ward_task_recipient_count(m) != 1) {
+        wardd_reply_error(d, r, 422, "unsupported",
+                          "the built-in TAs compute one result per instance: exactly one "
+                          "recipient is supported");
+        goto done;
+    }
+    if ((fn == WARD_TASK_FN_SQL ? d->img_sql : d->img_psi) == NULL) {
+        wardd_reply_error(d, r, 503, "unavailable", "the built-in TA images are not installed");
+        goto done;
+    }
+    e = ward_task_store_create(d->tasks, body, len, r->client_hex);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "task");
+        goto done;
+    }
+    char id[WARD_TASK_ID_HEX_LEN + 1];
+    snprintf(id, sizeof id, "%s", ward_task_id(m));
+    try_approve(d, id, r->client_hex);
+    reply_view(d, r, 201, id);
+done:
+    ward_task_manifest_free(m);
+    free(body);
+}
+
+static void add_signatures(wardd *d, wardd_req *r, const char *id)
+{
+    ward_task_manifest *m = load_for(d, r, id);
+    if (m == NULL)
+        return;
+    ward_task_manifest_free(m);
+    size_t len = 0;
+    char *body = wardd_body(d, r, WARD_TASK_TEXT_MAX, &len);
+    if (body == NULL)
+        return;
+    ward_err e = ward_task_store_add_signatures(d->tasks, id, body, len, r->client_hex);
+    free(body);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "signatures");
+        return;
+    }
+    try_approve(d, id, r->client_hex);
+    reply_view(d, r, 200, id);
+}
+
+static void get_task(wardd *d, wardd_req *r, const char *id)
+{
+    ward_task_manifest *m = load_for(d, r, id);
+    if (m == NULL)
+        return;
+    ward_task_manifest_free(m);
+    check_orphan(d, id, "node");
+    reply_view(d, r, 200, id);
+}
+
+/* "offset" (required) and "final" (0/1) of the query string. */
+static int upload_query(wardd *d, wardd_req *r, uint64_t *offset, int *final)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq kv;
+    TAILQ_INIT(&kv);
+    if (q == NULL || evhttp_parse_query_str(q, &kv) != 0) {
+        evhttp_clear_headers(&kv);
+        wardd_reply_error(d, r, 400, "bad_request", "?offset=N is required");
+        return -1;
+    }
+    int have_off = 0, rc = 0;
+    *final = 0;
+    for (struct evkeyval *e = kv.tqh_first; e != NULL && rc == 0; e = e->next.tqe_next) {
+        if (strcmp(e->key, "offset") == 0) {
+            const char *v = e->value;
+            size_t n = strlen(v);
+            uint64_t x = 0;
+            if (n == 0 || n > 19 || (n > 1 && v[0] == '0'))
+                rc = -1;
+            for (size_t i = 0; rc == 0 && i < n; i++) {
+                if (v[i] < '0' || v[i] > '9')
+                    rc = -1;
+                else
+                    x = x * 10 + (uint64_t)(v[i] - '0');
+            }
+            *offset = x;
+            have_off = 1;
+        } else if (strcmp(e->key, "final") == 0) {
+            if (strcmp(e->value, "1") == 0)
+                *final = 1;
+            else if (strcmp(e->value, "0") != 0)
+                rc = -1;
+        } else {
+            rc = -1;
+        }
+    }
+    evhttp_clear_headers(&kv);
+    if (rc != 0 || !have_off) {
+        wardd_reply_error(d, r, 400, "bad_request",
+                          "query: offset=N (decimal, required) and final=0|1 only");
+        return -1;
+    }
+    return 0;
+}
+
+static void offset_conflict(wardd *d, wardd_req *r, uint64_t have, const char *why)
+{
+    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "error", "offset_mismatch", "message", why,
+                          "offset", (json_int_t)have, "request_id", r->id);
+    wardd_reply_json(d, r, 409, o);
+}
+
+static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
+{
+    uint64_t offset = 0;
+    int final = 0;
+    if (upload_query(d, r, &offset, &final) != 0)
+        return;
+    ward_task_manifest *m = NULL;
+    ward_err e = ward_task_store_manifest(d->tasks, id, &m);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "task");
+        return;
+    }
+    e = ward_task_may_upload(m, slot, r->client);
+    ward_task_manifest_free(m);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "upload");
+        return;
+    }
+    check_orphan(d, id, r->client_hex);
+    ward_task_info info;
+    if ((e = ward_task_store_info(d->tasks, id, &info)) != WARD_OK) {
+        reply_err(d, r, e, "task");
+        return;
+    }
+    if (info.state != WARD_TASK_APPROVED && info.state != WARD_TASK_COLLECTING) {
+        wardd_reply_error(d, r, 409, "state", "the task is %s: inputs are accepted only once it "
+                          "is approved and until it runs", ward_task_state_name(info.state));
+        return;
+    }
+    ward_task_slot_info si;
+    if ((e = ward_task_slot_get(d->tasks, id, slot, &si)) != WARD_OK) {
+        reply_err(d, r, e, "slot");
+        return;
+    }
+    if (si.complete) {
+        wardd_reply_error(d, r, 409, "state", "slot \"%s\" is already complete", slot);
+        return;
+    }
+    if (offset != si.bytes) {
+        offset_conflict(d, r, si.bytes, "offset is not the number of bytes stored: resume at "
+                                        "\"offset\"");
+        return;
+    }
+    size_t len = 0;
+    char *body = wardd_body(d, r, WARDD_MAX_BODY, &len);
+    if (body == NULL)
+        return;
+    if (len == 0 && !final) {
+        free(body);
+        wardd_reply_error(d, r, 400, "bad_request", "an empty chunk that is not final");
+        return;
+    }
+    if (info.state == WARD_TASK_APPROVED &&
+        (e = ward_task_transition(d->tasks, id, WARD_TASK_COLLECTING, NULL, r->client_hex)) !=
+            WARD_OK) {
+        free(body);
+        reply_err(d, r, e, "task");
+        return;
+    }
+    if (len > 0)
+        e = ward_task_slot_append(d->tasks, id, slot, r->client, si.chunks,
+                                  (const uint8_t *)body, len);
+    free(body);
+    if (e == WARD_OK && final)
+        e = ward_task_slot_finish(d->tasks, id, slot, r->client);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "upload");
+        return;
+    }
+    if ((e = ward_task_slot_get(d->tasks, id, slot, &si)) != WARD_OK) {
+        reply_err(d, r, e, "slot");
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:b}", "task_id", id, "slot", slot, "offset",
+                          (json_int_t)si.bytes, "chunks", (json_int_t)si.chunks, "complete",
+                          si.complete);
+    wardd_reply_json(d, r, 200, o);
+}
+
+static void recipient_key(wardd *d, wardd_req *r, const char *id)
+{
+    ward_task_manifest *m = NULL;
+    ward_err e = ward_task_store_manifest(d->tasks, id, &m);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "task");
+        return;
+    }
+    int idx = recipient_index(m, r->client);
+    ward_task_manifest_free(m);
+    if (idx < 0) {
+        wardd_reply_error(d, r, 403, "forbidden", "only a recipient registers a result key");
+        return;
+    }
+    check_orphan(d, id, r->client_hex);
+    wardd_task_rt *rt = rt_find(d, id);
+    if (rt == NULL || rt->inst == NULL) {
+        wardd_reply_error(d, r, 409, "state", "the task has no TA instance (not approved, or "
+                                              "already finished)");
+        return;
+    }
+    size_t len = 0;
+    char *body = wardd_body(d, r, WARDD_SMALL_BODY, &len);
+    if (body == NULL)
+        return;
+    json_t *j = NULL;
+    e = ward_json_parse(body, len, &j);
+    free(body);
+    if (e != WARD_OK) {
+        wardd_reply_error(d, r, 400, "bad_json", "%s", ward_errmsg());
+        return;
+    }
+    json_t *k = json_object_get(j, "x25519");
+    uint8_t *raw = NULL;
+    size_t rl = 0;
+    if (!json_is_object(j) || json_object_size(j) != 1 || !json_is_string(k) ||
+        ward_base64url_decode(json_string_value(k), json_string_length(k), &raw, &rl) !=
+            WARD_OK ||
+        rl != 32) {
+        free(raw);
+        json_decref(j);
+        wardd_reply_error(d, r, 400, "bad_request",
+                          "the body must be {\"x25519\": base64url of a 32-byte public key}");
+        return;
+    }
+    json_decref(j);
+    memcpy(rt->rkey[idx], raw, 32);
+    rt->has_rkey[idx] = 1;
+    free(raw);
+    reply_view(d, r, 200, id);
+}
+
+/* Streams one slot's stored ciphertext into the TA. */
+static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
+{
+    ward_task_slot_info si;
+    ward_err e = ward_task_slot_get(d->tasks, rt->id, slot, &si);
+    if (e != WARD_OK)
+        return e;
+    char aad[WARD_STREAM_MAX_AAD + 1];
+    size_t al = slot_aad(rt->id, slot, aad, sizeof aad);
+    if (al == 0)
+        return ward_err_set(WARD_ERR_OVERFLOW, "slot associated data too long");
+    FILE *f = fopen(si.path, "rb");
+    if (f == NULL)
+        return ward_err_set(WARD_ERR_IO, "slot \"%s\": ciphertext file missing", slot);
+    uint8_t *buf = malloc(FEED_PIECE);
+    if (buf == NULL) {
+        fclose(f);
+        return ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    }
+    uint64_t left = si.bytes;
+    while (e == WARD_OK && left > 0) {
+        size_t n = left < FEED_PIECE ? (size_t)left : FEED_PIECE;
+        if (fread(buf, 1, n, f) != n) {
+            e = ward_err_set(WARD_ERR_IO, "slot \"%s\": short read", slot);
+            break;
+        }
+        left -= n;
+        e = wardd_ta_add_input(rt->inst, slot, (const uint8_t *)aad, al, buf, n, left == 0);
+    }
+    free(buf);
+    fclose(f);
+    return e;
+}
+
+static void run_task(wardd *d, wardd_req *r, const char *id)
+{
+    ward_task_manifest *m = load_for(d, r, id);
+    if (m == NULL)
+        return;
+    char reason[WARD_TASK_REASON_MAX + 1] = "";
+    char *blob = NULL;
+    wardd_ta_result res;
+    memset(&res, 0, sizeof res);
+    check_orphan(d, id, r->client_hex);
+    wardd_task_rt *rt = rt_find(d, id);
+    ward_task_info info;
+    ward_err e = ward_task_store_info(d->tasks, id, &info);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "task");
+        goto done;
+    }
+    if (info.state != WARD_TASK_COLLECTING || rt == NULL || rt->inst == NULL) {
+        wardd_reply_error(d, r, 409, "state", "the task is %s: it runs from collecting, once "
+                          "every input is complete", ward_task_state_name(info.state));
+        goto done;
+    }
+    uint8_t rh[WARD_TASK_HASH_LEN];
+    if (ward_task_recipient_at(m, 0, rh, NULL, NULL) != WARD_OK || !rt->has_rkey[0]) {
+        wardd_reply_error(d, r, 409, "state", "the recipient has not registered its result key "
+                                              "(POST .../recipient-key)");
+        goto done;
+    }
+    e = ward_task_transition(d->tasks, id, WARD_TASK_RUNNING, NULL, r->client_hex);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "run");
+        goto done;
+    }
+    for (size_t i = 0; i < ward_task_slot_count(m) && reason[0] == 0; i++) {
+        ward_task_slot_desc sd;
+        if (ward_task_slot_at(m, i, &sd) != WARD_OK) {
+            snprintf(reason, sizeof reason, "input %zu: %s", i, ward_errmsg());
+        } else if (feed_slot(d, rt, sd.name) != WARD_OK) {
+            char *le = wardd_ta_last_error(rt->inst);
+            snprintf(reason, sizeof reason, "input \"%s\": %s", sd.name,
+                     le != NULL ? le : ward_errmsg());
+            free(le);
+        }
+    }
+    if (reason[0] == 0) {
+        const char *key = NULL, *query = NULL;
+        char cols[WARD_TASK_MAX_COLUMNS * (WARD_TASK_COLUMN_MAX + 1) + 1] = "";
+        if (ward_task_function(m) == WARD_TASK_FN_SQL) {
+            query = ward_task_sql_query(m);
+        } else {
+            key = ward_task_psi_key(m);
+            size_t off = 0;
+            for (size_t i = 0; i < ward_task_psi_column_count(m); i++) {
+                const char *c = ward_task_psi_column(m, i);
+                int n = snprintf(cols + off, sizeof cols - off, "%s%s", i ? "," : "", c);
+                if (n < 0 || (size_t)n >= sizeof cols - off)
+                    break;
+                off += (size_t)n;
+            }
+            query = cols;
+        }
+        if (query == NULL || wardd_ta_run(rt->inst, key, query, rt->rkey[0], &res) != WARD_OK) {
+            char *le = wardd_ta_last_error(rt->inst);
+            snprintf(reason, sizeof reason, "run: %s", le != NULL ? le : ward_errmsg());
+            free(le);
+        }
+    }
+    if (reason[0] == 0) {
+        json_t *ev = NULL;
+        if (ward_json_parse(rt->evidence, rt->evidence_len, &ev) != WARD_OK)
+            ev = json_null();
+        char pk[65];
+        hex_of(rt->init.task_pk, 32, pk);
+        json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "task_id", id,
+                              "result_enc", b64u(res.result_enc, res.result_enc_len),
+                              "statement", b64u(res.statement, res.statement_len), "signature",
+                              b64u(res.result_sig, res.result_sig_len), "sign_pk",
+                              b64u(rt->init.sign_pk, rt->init.sign_pk_len), "task_pk", pk,
+                              "report", b64u(rt->init.report, rt->init.report_len),
+                              "report_sig", b64u(rt->init.report_sig, rt->init.report_sig_len),
+                              "evidence", ev);
+        blob = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (blob == NULL)
+            snprintf(reason, sizeof reason, "out of memory");
+        else if ((e = ward_task_result_put(d->tasks, id, rh, (const uint8_t *)blob,
+                                           strlen(blob))) != WARD_OK)
+            snprintf(reason, sizeof reason, "storing the result: %s", ward_errmsg());
+    }
+    if (reason[0] != 0) {
+        fail_task(d, id, reason, r->client_hex);
+        reply_view(d, r, 200, id);
+        goto done;
+    }
+    rt_kill(rt);
+    e = ward_task_transition(d->tasks, id, WARD_TASK_DONE, NULL, r->client_hex);
+    if (e != WARD_OK) {
+        char why[WARD_TASK_REASON_MAX + 1];
+        snprintf(why, sizeof why, "done: %s", ward_errmsg());
+        fail_task(d, id, why, r->client_hex);
+    }
+    reply_view(d, r, 200, id);
+done:
+    wardd_ta_result_free(&res);
+    free(blob);
+    ward_task_manifest_free(m);
+}
+
+static void get_result(wardd *d, wardd_req *r, const char *id)
+{
+    ward_task_result_info ri;
+    ward_err e = ward_task_result_get(d->tasks, id, r->client, &ri);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "result");
+        return;
+    }
+    if (ri.bytes == 0 || ri.bytes > RESULT_BLOB_MAX) {
+        wardd_reply_error(d, r, 500, "internal", "stored result has an unexpected size");
+        return;
+    }
+    FILE *f = fopen(ri.path, "rb");
+    char *b = f != NULL ? malloc((size_t)ri.bytes) : NULL;
+    size_t n = b != NULL ? fread(b, 1, (size_t)ri.bytes, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    uint8_t h[WARD_TASK_HASH_LEN];
+    if (b == NULL || n != ri.bytes || ward_hash(WARD_HASH_SHA256, b, n, h) != WARD_OK ||
+        memcmp(h, ri.sha256, sizeof h) != 0) {
+        free(b);
+        wardd_reply_error(d, r, 500, "internal", "cannot read the stored result");
+        return;
+    }
+    wardd_reply_text(d, r, 200, "application/json", b, n);
+    free(b);
+}
+
+static void cancel_task(wardd *d, wardd_req *r, const char *id)
+{
+    int cancelled = 0;
+    ward_err e = ward_task_cancel_vote(d->tasks, id, r->client, &cancelled);
+    if (e != WARD_OK) {
+        reply_err(d, r, e, "cancel");
+        return;
+    }
+    if (cancelled)
+        rt_kill(rt_find(d, id));
+    reply_view(d, r, 200, id);
+}
+
+/* ---- routing ----------------------------------------------------------------------------- */
+
+static int valid_id(const char *s, size_t n)
+{
+    if (n != WARD_TASK_ID_HEX_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int valid_slot(const char *s, size_t n)
+{
+    if (n == 0 || n > WARD_TASK_SLOT_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        if (!(alpha || (i > 0 && ((c >= '0' && c <= '9') || c == '_'))))
+            return 0;
+    }
+    return 1;
+}
+
+static int method_is(wardd *d, wardd_req *r, enum evhttp_cmd_type want, const char *allow)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(r->req);
+    if (cmd == want || (cmd == EVHTTP_REQ_HEAD && want == EVHTTP_REQ_GET))
+        return 1;
+    r->allow = allow;
+    wardd_reply_error(d, r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
+                      r->method, allow);
+    return 0;
+}
+
+void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
+{
+    const char *rest = path + strlen("/v1/tasks");
+    char id[WARD_TASK_ID_HEX_LEN + 1] = "", slot[WARD_TASK_SLOT_NAME_MAX + 1] = "";
+    enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RKEY, T_RUN, T_RESULT, T_CANCEL } what;
+    if (*rest == 0) {
+        what = T_CREATE;
+    } else {
+        const char *p = rest + 1; /* after "/" */
+        const char *slash = strchr(p, '/');
+        size_t il = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        if (!valid_id(p, il)) {
+            wardd_reply_error(d, r, 404, "not_found", "no such endpoint (task ids are 32 "
+                                                      "lower-case hex digits)");
+            return;
+        }
+        memcpy(id, p, il);
+        id[il] = 0;
+        const char *tail = slash != NULL ? slash : "";
+        if (*tail == 0)
+            what = T_GET;
+        else if (strcmp(tail, "/signatures") == 0)
+            what = T_SIGS;
+        else if (strcmp(tail, "/recipient-key") == 0)
+            what = T_RKEY;
+        else if (strcmp(tail, "/run") == 0)
+            what = T_RUN;
+        else if (strcmp(tail, "/result") == 0)
+            what = T_RESULT;
+        else if (strcmp(tail, "/cancel") == 0)
+            what = T_CANCEL;
+        else if (strncmp(tail, "/inputs/", 8) == 0 && valid_slot(tail + 8, strlen(tail + 8))) {
+            what = T_INPUT;
+            snprintf(slot, sizeof slot, "%s", tail + 8);
+        } else {
+            wardd_reply_error(d, r, 404, "not_found", "no such endpoint under /v1/tasks");
+            return;
+        }
+    }
+    int ok;
+    switch (what) {
+    case T_GET:
+    case T_RESULT: ok = method_is(d, r, EVHTTP_REQ_GET, "GET"); break;
+    case T_INPUT: ok = method_is(d, r, EVHTTP_REQ_PUT, "PUT"); break;
+    default: ok = method_is(d, r, EVHTTP_REQ_POST, "POST"); break;
+    }
+    if (!ok)
+        return;
+    if (!r->has_client) {
+        wardd_reply_error(d, r, 401, "unauthenticated",
+                          "the task service needs a client certificate (mutual TLS): a "
+                          "self-signed P-256 certificate whose key is your identity");
+        return;
+    }
+    if (d->tasks == NULL) {
+        wardd_reply_error(d, r, 503, "unavailable", "the task store is not open");
+        return;
+    }
+    switch (what) {
+    case T_CREATE: create_task(d, r); break;
+    case T_GET: get_task(d, r, id); break;
+    case T_SIGS: add_signatures(d, r, id); break;
+    case T_INPUT: upload(d, r, id, slot); break;
+    case T_RKEY: recipient_key(d, r, id); break;
+    case T_RUN: run_task(d, r, id); break;
+    case T_RESULT: get_result(d, r, id); break;
+    case T_CANCEL: cancel_task(d, r, id); break;
+    }
+}

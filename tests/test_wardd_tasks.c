@@ -1,0 +1,748 @@
+/* End-to-end test of wardd's task service (docs/api.md, "Tasks"): the real wardd binary
+ * ($WARD_BUILD_DIR/wardd, built-in TAs from $WARD_BUILD_DIR/builtin) on 127.0.0.1 with an
+ * ephemeral port and a temporary data directory, spoken to with libcurl over TLS 1.3 with client
+ * certificates. Three identities (two data providers, one analyst: P-256 keys, self-signed
+ * certificates) agree on a sql task (a join and a group-by), check the task's evidence, encrypt
+ * their CSVs to the task key, upload them in resumable chunks, run it; the analyst decrypts and
+ * verifies the result. Then bad requests, each refused while the daemon keeps serving. The harness
+ * (start, stop, pinning) is the one of test_wardd.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "testutil.h"
+#include "ward/claims.h"
+#include "ward/crypto.h"
+#include "ward/encoding.h"
+#include "ward/evidence.h"
+#include "ward/json.h"
+#include "ward/rot.h"
+#include "ward/stream.h"
+#include "ward/task.h"
+#include "ward/x509.h"
+
+typedef struct ident {
+    ward_pkey *key;
+    uint8_t hash[32];
+    char cert_path[4200], key_path[4200];
+} ident;
+
+static char *g_tmp;
+static char g_data[4096];
+static char g_pin[128]; /* "sha256//BASE64" */
+static int g_port;
+static pid_t g_pid = -1;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void kill_daemon(void)
+{
+    if (g_pid > 0) {
+        kill(g_pid, SIGKILL);
+        waitpid(g_pid, NULL, 0);
+        g_pid = -1;
+    }
+}
+
+static int start_daemon(void **state)
+{
+    (void)state;
+    const char *bd = getenv("WARD_BUILD_DIR");
+    if (bd == NULL) {
+        fprintf(stderr, "WARD_BUILD_DIR is not set\n");
+        return -1;
+    }
+    char bin[4096], port_file[4096];
+    snprintf(bin, sizeof bin, "%s/wardd", bd);
+    g_tmp = tu_mkdtemp();
+    snprintf(g_data, sizeof g_data, "%s/data", g_tmp);
+    snprintf(port_file, sizeof port_file, "%s/port.json", g_tmp);
+    g_pid = fork();
+    if (g_pid < 0)
+        return -1;
+    if (g_pid == 0) {
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        execl(bin, bin, "--foreground", "--data-dir", g_data, "--listen", "127.0.0.1:0",
+              "--port-file", port_file, "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    /* Up to 60 s: the self-test and a sanitizer build are slow to start. */
+    for (int i = 0; i < 600; i++) {
+        int st;
+        if (waitpid(g_pid, &st, WNOHANG) == g_pid) {
+            fprintf(stderr, "wardd exited during start-up (status %d)\n", st);
+            g_pid = -1;
+            return -1;
+        }
+        FILE *f = fopen(port_file, "r");
+        if (f != NULL) {
+            char line[1024] = {0};
+            size_t n = fread(line, 1, sizeof line - 1, f);
+            fclose(f);
+            json_error_t je;
+            json_t *j = json_loadb(line, n, 0, &je);
+            const char *spki = json_string_value(json_object_get(j, "tls_spki_sha256"));
+            json_int_t port = json_integer_value(json_object_get(j, "port"));
+            uint8_t h[32];
+            char *b64 = NULL;
+            size_t bl = 0;
+            int ok = spki != NULL && port > 0 && port < 65536 &&
+                     ward_hex_decode_fixed(spki, strlen(spki), h, sizeof h) == WARD_OK &&
+                     ward_base64_encode(h, sizeof h, &b64, &bl) == WARD_OK;
+            if (ok) {
+                snprintf(g_pin, sizeof g_pin, "sha256//%s", b64);
+                g_port = (int)port;
+            }
+            free(b64);
+            json_decref(j);
+            if (ok)
+                return 0;
+        }
+        sleep_ms(100);
+    }
+    fprintf(stderr, "wardd did not write its port file\n");
+    kill_daemon();
+    return -1;
+}
+
+static int stop_daemon(void **state)
+{
+    (void)state;
+    kill_daemon();
+    if (g_tmp != NULL) {
+        tu_rmtree(g_tmp);
+        free(g_tmp);
+        g_tmp = NULL;
+    }
+    return 0;
+}
+
+/* ---- HTTP ----------------------------------------------------------------------------------- */
+
+typedef struct resp {
+    long status;
+    char *body;
+    size_t len;
+} resp;
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    resp *r = arg;
+    size_t add = sz * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + r->len, p, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = 0;
+    return add;
+}
+
+static resp http_as(const ident *who, const char *method, const char *path, const char *body,
+                    size_t len)
+{
+    resp r = {0, calloc(1, 1), 0};
+    char url[256];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", g_port, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    /* The server's key is pinned from the port file. */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, g_pin);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    if (who != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(c, CURLOPT_SSLCERT, who->cert_path);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, who->key_path);
+    }
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    assert_int_equal(rc, CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+static json_t *json_of(const resp *r)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->len, 0, &je);
+    if (j == NULL)
+        fprintf(stderr, "not JSON: %s\n", r->body);
+    assert_non_null(j);
+    return j;
+}
+
+static void expect_error(resp *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
+    assert_int_equal(r->status, status);
+    json_t *j = json_of(r);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), code);
+    const char *m = json_string_value(json_object_get(j, "message"));
+    assert_non_null(m);
+    assert_true(strlen(m) > 0);
+    json_decref(j);
+    free(r->body);
+}
+
+static resp http(const char *method, const char *path, const char *body, size_t len)
+{
+    return http_as(NULL, method, path, body, len);
+}
+
+static void healthz(void)
+{
+    resp r = http("GET", "/healthz", NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
+/* ---- identities and the manifest ------------------------------------------------------------ */
+
+static ident g_a, g_b, g_analyst, g_outsider;
+static char g_id[WARD_TASK_ID_HEX_LEN + 1];
+static ward_task_manifest *g_m; /* the manifest, all signatures */
+static uint8_t g_sk[32], g_pk[32]; /* the analyst's X25519 result key */
+static int64_t g_expires;           /* one value: every copy of a manifest has one digest */
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void make_ident(ident *id, const char *name)
+{
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &id->key), WARD_OK);
+    assert_int_equal(ward_pkey_spki_sha256(id->key, id->hash), WARD_OK);
+    int64_t now = (int64_t)time(NULL);
+    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
+                           .path_len = -1, .client_auth = 1};
+    ward_cert *cert = NULL;
+    assert_int_equal(ward_cert_create(&spec, id->key, NULL, id->key, &cert), WARD_OK);
+    char *pem = NULL;
+    size_t len = 0;
+    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
+    snprintf(id->cert_path, sizeof id->cert_path, "%s/%s.crt", g_tmp, name);
+    write_file(id->cert_path, pem, len);
+    free(pem);
+    ward_cert_free(cert);
+    assert_int_equal(ward_pkey_private_pem(id->key, &pem, &len), WARD_OK);
+    snprintf(id->key_path, sizeof id->key_path, "%s/%s.key", g_tmp, name);
+    write_file(id->key_path, pem, len);
+    ward_wipe(pem, len);
+    free(pem);
+}
+
+static char *spki_b64(const ward_pkey *k)
+{
+    uint8_t *der = NULL;
+    size_t n = 0;
+    char *b64 = NULL;
+    assert_int_equal(ward_pkey_spki_der(k, &der, &n), WARD_OK);
+    assert_int_equal(ward_base64_encode(der, n, &b64, NULL), WARD_OK);
+    free(der);
+    return b64;
+}
+
+static const char QUERY[] =
+    "SELECT p.region AS region, SUM(s.amount) AS total, COUNT(*) AS n FROM a AS p JOIN b AS s "
+    "ON p.id = s.id GROUP BY p.region ORDER BY p.region";
+static const char CSV_A[] = "id,region\n1,north\n2,south\n3,north\n5,east\n";
+static const char CSV_B[] = "id,amount\n1,10\n2,20\n3,5\n4,7\n";
+static const char EXPECTED[] = "region,total,n\r\nnorth,15,2\r\nsouth,20,1\r\n";
+
+/* The manifest: creator a, slots a (owner a) and b (owner b), recipient the analyst. */
+static ward_task_manifest *manifest(const char *id)
+{
+    char *a = spki_b64(g_a.key), *b = spki_b64(g_b.key), *c = spki_b64(g_analyst.key);
+    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:i}, {s:s, s:s, "
+                          "s:i}], s:[s], s:I, s:s}",
+                          "version", 1, "task_id", id, "creator", a, "function", "builtin", "sql",
+                          "params", "query", QUERY, "inputs", "slot", "a", "owner", a,
+                          "max_bytes", 1 << 20, "slot", "b", "owner", b, "max_bytes", 1 << 20,
+                          "recipients", c, "expires_at", (json_int_t)g_expires,
+                          "retention", "delete-on-done");
+    free(a);
+    free(b);
+    free(c);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    ward_task_manifest *m = NULL;
+    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
+        fail_msg("manifest: %s", ward_errmsg());
+    free(text);
+    return m;
+}
+
+static char *envelope(ward_task_manifest *m)
+{
+    char *env = NULL;
+    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
+    return env;
+}
+
+static json_t *get_task(const ident *who)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s", g_id);
+    resp r = http_as(who, "GET", path, NULL, 0);
+    if (r.status != 200)
+        fprintf(stderr, "GET task: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    free(r.body);
+    return j;
+}
+
+static uint8_t *b64u_dec(json_t *j, const char *member, size_t *len)
+{
+    const char *s = json_string_value(json_object_get(j, member));
+    if (s == NULL)
+        fail_msg("member %s missing", member);
+    uint8_t *out = NULL;
+    assert_int_equal(ward_base64url_decode(s, strlen(s), &out, len), WARD_OK);
+    return out;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void test_setup_identities(void **state)
+{
+    (void)state;
+    make_ident(&g_a, "provider-a");
+    make_ident(&g_b, "provider-b");
+    make_ident(&g_analyst, "analyst");
+    make_ident(&g_outsider, "outsider");
+    assert_int_equal(ward_x25519_generate(g_sk, g_pk), WARD_OK);
+    g_expires = (int64_t)time(NULL) + 3600;
+    uint8_t rid[16];
+    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
+    for (size_t i = 0; i < sizeof rid; i++)
+        snprintf(g_id + 2 * i, 3, "%02x", rid[i]);
+    g_m = manifest(g_id);
+}
+
+/* A manifest missing a signature stays created; the last signature approves it. */
+static void test_create_and_approve(void **state)
+{
+    (void)state;
+    ward_task_manifest *partial = manifest(g_id);
+    /* same content, same digest: sign it by a and b only */
+    assert_int_equal(ward_task_sign(partial, g_a.key), WARD_OK);
+    assert_int_equal(ward_task_sign(partial, g_b.key), WARD_OK);
+    char *env = envelope(partial);
+    /* no client certificate: 401 */
+    resp r = http("POST", "/v1/tasks", env, strlen(env));
+    expect_error(&r, 401, "unauthenticated");
+    /* an outsider may not post it */
+    r = http_as(&g_outsider, "POST", "/v1/tasks", env, strlen(env));
+    expect_error(&r, 403, "forbidden");
+    r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
+    if (r.status != 201)
+        fprintf(stderr, "create: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 201);
+    json_t *j = json_of(&r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "created");
+    assert_int_equal(json_array_size(json_object_get(j, "signatures_missing")), 1);
+    assert_null(json_object_get(j, "ta"));
+    json_decref(j);
+    free(env);
+    /* the same task again: 409 */
+    env = envelope(partial);
+    r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
+    expect_error(&r, 409, "exists");
+    free(env);
+    ward_task_manifest_free(partial);
+    healthz();
+
+    /* the analyst's signature: approved, with a TA instance */
+    ward_task_manifest *mine = manifest(g_id);
+    assert_int_equal(ward_task_sign(mine, g_analyst.key), WARD_OK);
+    env = envelope(mine);
+    ward_task_manifest_free(mine);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s/signatures", g_id);
+    r = http_as(&g_analyst, "POST", path, env, strlen(env));
+    free(env);
+    if (r.status != 200)
+        fprintf(stderr, "signatures: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 200);
+    j = json_of(&r);
+    free(r.body);
+    if (strcmp(json_string_value(json_object_get(j, "state")), "approved") != 0)
+        fail_msg("not approved: %s", json_string_value(json_object_get(j, "reason")));
+    json_decref(j);
+    assert_int_equal(ward_task_sign(g_m, g_a.key), WARD_OK);
+    assert_int_equal(ward_task_sign(g_m, g_b.key), WARD_OK);
+    assert_int_equal(ward_task_sign(g_m, g_analyst.key), WARD_OK);
+}
+
+static uint8_t g_task_pk[32];
+static ward_pkey *g_sign_pk;
+
+/* A provider checks the evidence: the platform's report binds the manifest and both keys. */
+static void test_evidence(void **state)
+{
+    (void)state;
+    json_t *j = get_task(&g_b);
+    uint8_t digest[32];
+    char dhex[65];
+    ward_task_manifest_digest(g_m, digest);
+    for (size_t i = 0; i < 32; i++)
+        snprintf(dhex + 2 * i, 3, "%02x", digest[i]);
+    assert_string_equal(json_string_value(json_object_get(j, "manifest_sha256")), dhex);
+    json_t *ta = json_object_get(j, "ta");
+    assert_non_null(ta);
+    const char *pkhex = json_string_value(json_object_get(ta, "task_pk"));
+    assert_non_null(pkhex);
+    assert_int_equal(ward_hex_decode_fixed(pkhex, strlen(pkhex), g_task_pk, 32), WARD_OK);
+    size_t spl = 0;
+    uint8_t *spk = b64u_dec(ta, "sign_pk", &spl);
+    assert_int_equal(ward_pkey_from_spki_der(spk, spl, &g_sign_pk), WARD_OK);
+
+    /* the evidence bundle verifies against this node's platform certificate (pinned) */
+    char *ev = json_dumps(json_object_get(ta, "evidence"), JSON_COMPACT);
+    assert_non_null(ev);
+    ward_rot *rot = NULL;
+    assert_int_equal(ward_rot_open(g_data, 0, &rot), WARD_OK);
+    uint8_t pinned[1][WARD_SHA256_LEN];
+    assert_int_equal(ward_cert_fingerprint(ward_rot_platform_cert(rot), pinned[0]), WARD_OK);
+    ward_rot_close(rot);
+    ward_evidence_trust trust = {.pinned = (const uint8_t(*)[WARD_SHA256_LEN])pinned,
+                                 .n_pinned = 1};
+    ward_claims claims;
+    ward_evidence_result res;
+    if (ward_evidence_verify(ev, strlen(ev), &trust, (int64_t)time(NULL), &claims, &res) !=
+        WARD_OK)
+        fail_msg("evidence: %s", ward_errmsg());
+    free(ev);
+    /* report_data = SHA-256(manifest digest || task_pk || SHA-256(sign_pk)) || 0^32 */
+    uint8_t bind[96], expect[64] = {0};
+    memcpy(bind, digest, 32);
+    memcpy(bind + 32, g_task_pk, 32);
+    assert_int_equal(ward_hash(WARD_HASH_SHA256, spk, spl, bind + 64), WARD_OK);
+    assert_int_equal(ward_hash(WARD_HASH_SHA256, bind, sizeof bind, expect), WARD_OK);
+    assert_memory_equal(claims.report_data, expect, 64);
+    free(spk);
+    json_decref(j);
+
+    /* an outsider cannot read the task; nor can anyone without a certificate */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s", g_id);
+    resp r = http_as(&g_outsider, "GET", path, NULL, 0);
+    expect_error(&r, 403, "forbidden");
+    r = http("GET", path, NULL, 0);
+    expect_error(&r, 401, "unauthenticated");
+    healthz();
+}
+
+static void test_recipient_key(void **state)
+{
+    (void)state;
+    char path[128], body[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s/recipient-key", g_id);
+    char *k = NULL;
+    assert_int_equal(ward_base64url_encode(g_pk, 32, &k, NULL), WARD_OK);
+    snprintf(body, sizeof body, "{\"x25519\":\"%s\"}", k);
+    free(k);
+    /* only the recipient */
+    resp r = http_as(&g_a, "POST", path, body, strlen(body));
+    expect_error(&r, 403, "forbidden");
+    r = http_as(&g_analyst, "POST", path, "{\"x25519\":\"AAAA\"}", 17);
+    expect_error(&r, 400, "bad_request");
+    r = http_as(&g_analyst, "POST", path, body, strlen(body));
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
+static void put_chunk(const ident *who, const char *slot, size_t offset, int final,
+                      const uint8_t *data, size_t len, resp *out)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", g_id, slot, offset,
+             final ? "&final=1" : "");
+    *out = http_as(who, "PUT", path, (const char *)data, len);
+}
+
+/* Encrypts csv to the task key with the slot's associated data and uploads it in two chunks,
+ * re-sending the first once (409 with the offset to resume at). */
+static void upload(const ident *who, const char *slot, const char *csv)
+{
+    char aad[256];
+    snprintf(aad, sizeof aad, "ward-task-input-v1/%s/%s", g_id, slot);
+    uint8_t *ct = NULL;
+    size_t ctl = 0;
+    assert_int_equal(ward_stream_seal(g_task_pk, WARD_STREAM_MIN_CHUNK, (const uint8_t *)aad,
+                                      strlen(aad), (const uint8_t *)csv, strlen(csv), &ct, &ctl),
+                     WARD_OK);
+    size_t half = ctl / 2;
+    resp r;
+    put_chunk(who, slot, 0, 0, ct, half, &r);
+    if (r.status != 200)
+        fprintf(stderr, "upload: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    assert_int_equal(json_integer_value(json_object_get(j, "offset")), half);
+    json_decref(j);
+    free(r.body);
+    /* a lost reply: the client sends the first chunk again and learns where to resume */
+    put_chunk(who, slot, 0, 0, ct, half, &r);
+    assert_int_equal(r.status, 409);
+    j = json_of(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), "offset_mismatch");
+    json_int_t resume = json_integer_value(json_object_get(j, "offset"));
+    assert_int_equal(resume, half);
+    json_decref(j);
+    free(r.body);
+    put_chunk(who, slot, (size_t)resume, 1, ct + resume, ctl - (size_t)resume, &r);
+    assert_int_equal(r.status, 200);
+    j = json_of(&r);
+    assert_true(json_is_true(json_object_get(j, "complete")));
+    assert_int_equal(json_integer_value(json_object_get(j, "offset")), ctl);
+    json_decref(j);
+    free(r.body);
+    free(ct);
+}
+
+static void test_upload(void **state)
+{
+    (void)state;
+    /* not the owner of slot a */
+    resp r;
+    put_chunk(&g_b, "a", 0, 0, (const uint8_t *)"x", 1, &r);
+    expect_error(&r, 403, "forbidden");
+    put_chunk(NULL, "a", 0, 0, (const uint8_t *)"x", 1, &r);
+    expect_error(&r, 401, "unauthenticated");
+    put_chunk(&g_a, "nope", 0, 0, (const uint8_t *)"x", 1, &r);
+    expect_error(&r, 404, "not_found");
+    healthz();
+    upload(&g_a, "a", CSV_A);
+    /* run before every input is complete: refused, nothing lost */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
+    r = http_as(&g_b, "POST", path, NULL, 0);
+    expect_error(&r, 409, "state");
+    upload(&g_b, "b", CSV_B);
+    json_t *j = get_task(&g_analyst);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "collecting");
+    json_decref(j);
+}
+
+static void test_run_and_result(void **state)
+{
+    (void)state;
+    char path[128];
+    /* a result before the run, and by a non-recipient */
+    snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
+    resp r = http_as(&g_a, "GET", path, NULL, 0);
+    expect_error(&r, 403, "forbidden");
+    /* a cancel by a non-participant */
+    snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_id);
+    r = http_as(&g_outsider, "POST", path, NULL, 0);
+    expect_error(&r, 403, "forbidden");
+    healthz();
+
+    snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
+    r = http_as(&g_b, "POST", path, NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_of(&r);
+    free(r.body);
+    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
+        fail_msg("run: %s (%s)", json_string_value(json_object_get(j, "state")),
+                 json_string_value(json_object_get(j, "reason")));
+    json_decref(j);
+
+    snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
+    r = http_as(&g_b, "GET", path, NULL, 0);
+    expect_error(&r, 403, "forbidden");
+    r = http_as(&g_analyst, "GET", path, NULL, 0);
+    assert_int_equal(r.status, 200);
+    j = json_of(&r);
+    free(r.body);
+    size_t stl = 0, sigl = 0, encl = 0, spl = 0;
+    uint8_t *st = b64u_dec(j, "statement", &stl);
+    uint8_t *sig = b64u_dec(j, "signature", &sigl);
+    uint8_t *enc = b64u_dec(j, "result_enc", &encl);
+    uint8_t *spk = b64u_dec(j, "sign_pk", &spl);
+    /* the key that signed is the one the evidence bound */
+    uint8_t *der = NULL;
+    size_t dl = 0;
+    assert_int_equal(ward_pkey_spki_der(g_sign_pk, &der, &dl), WARD_OK);
+    assert_int_equal(dl, spl);
+    assert_memory_equal(der, spk, dl);
+    free(der);
+    assert_int_equal(ward_verify(g_sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, stl, sig, sigl),
+                     WARD_OK);
+    uint8_t digest[32];
+    ward_task_manifest_digest(g_m, digest);
+    uint8_t *pt = NULL;
+    size_t ptl = 0;
+    assert_int_equal(ward_stream_open(g_sk, digest, 32, enc, encl, &pt, &ptl), WARD_OK);
+    if (ptl != strlen(EXPECTED) || memcmp(pt, EXPECTED, ptl) != 0)
+        fail_msg("result: %.*s", (int)ptl, (const char *)pt);
+    /* the statement: "WARD-RESULT-1" 0 | 3 "sql" | digest | SHA-256(query) | inputs | SHA-256(csv) */
+    assert_int_equal(stl, 14 + 1 + 3 + 4 * 32 + 8);
+    assert_memory_equal(st, "WARD-RESULT-1", 14);
+    assert_memory_equal(st + 15, "sql", 3);
+    assert_memory_equal(st + 18, digest, 32);
+    uint8_t h[32];
+    assert_int_equal(ward_hash(WARD_HASH_SHA256, QUERY, strlen(QUERY), h), WARD_OK);
+    assert_memory_equal(st + 50, h, 32);
+    assert_int_equal(ward_hash(WARD_HASH_SHA256, pt, ptl, h), WARD_OK);
+    assert_memory_equal(st + 114, h, 32);
+    free(pt);
+    free(st);
+    free(sig);
+    free(enc);
+    free(spk);
+    json_decref(j);
+
+    /* done: the TA is gone, inputs deleted, a further upload or run refused */
+    j = get_task(&g_a);
+    json_t *slots = json_object_get(j, "slots");
+    assert_true(json_is_true(json_object_get(json_array_get(slots, 0), "deleted")));
+    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    json_decref(j);
+    r = http_as(&g_b, "POST", path, NULL, 0); /* POST on /result */
+    expect_error(&r, 405, "method_not_allowed");
+    snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
+    r = http_as(&g_b, "POST", path, NULL, 0);
+    expect_error(&r, 409, "state");
+    snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_id);
+    r = http_as(&g_b, "POST", path, NULL, 0);
+    expect_error(&r, 409, "state");
+    healthz();
+}
+
+/* A second task, cancelled by a quorum (2 of 3) before any input. */
+static void test_cancel(void **state)
+{
+    (void)state;
+    char id[WARD_TASK_ID_HEX_LEN + 1];
+    uint8_t rid[16];
+    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
+    for (size_t i = 0; i < sizeof rid; i++)
+        snprintf(id + 2 * i, 3, "%02x", rid[i]);
+    ward_task_manifest *m = manifest(id);
+    assert_int_equal(ward_task_sign(m, g_a.key), WARD_OK);
+    assert_int_equal(ward_task_sign(m, g_b.key), WARD_OK);
+    assert_int_equal(ward_task_sign(m, g_analyst.key), WARD_OK);
+    char *env = envelope(m);
+    ward_task_manifest_free(m);
+    resp r = http_as(&g_b, "POST", "/v1/tasks", env, strlen(env));
+    free(env);
+    assert_int_equal(r.status, 201);
+    json_t *j = json_of(&r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
+    json_decref(j);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s/cancel", id);
+    r = http_as(&g_a, "POST", path, NULL, 0);
+    assert_int_equal(r.status, 200);
+    j = json_of(&r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
+    assert_int_equal(json_integer_value(json_object_get(j, "cancel_votes")), 1);
+    json_decref(j);
+    r = http_as(&g_analyst, "POST", path, NULL, 0);
+    assert_int_equal(r.status, 200);
+    j = json_of(&r);
+    free(r.body);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "cancelled");
+    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    json_decref(j);
+}
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    resp r = http("GET", "/metrics", NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "wardd_tasks{state=\"done\"} 1\n"));
+    assert_non_null(strstr(r.body, "wardd_tasks{state=\"cancelled\"} 1\n"));
+    assert_non_null(strstr(r.body, "wardd_ta_instances 0\n"));
+    free(r.body);
+}
+
+static void test_sigterm(void **state)
+{
+    (void)state;
+    assert_true(g_pid > 0);
+    assert_int_equal(kill(g_pid, SIGTERM), 0);
+    int st = 0;
+    pid_t w = 0;
+    for (int i = 0; i < 600 && w == 0; i++) {
+        w = waitpid(g_pid, &st, WNOHANG);
+        if (w == 0)
+            sleep_ms(100);
+    }
+    assert_int_equal(w, g_pid);
+    g_pid = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "wardd: status %d\n", st);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static int teardown(void **state)
+{
+    ward_task_manifest_free(g_m);
+    ward_pkey_free(g_sign_pk);
+    ward_pkey_free(g_a.key);
+    ward_pkey_free(g_b.key);
+    ward_pkey_free(g_analyst.key);
+    ward_pkey_free(g_outsider.key);
+    ward_wipe(g_sk, sizeof g_sk);
+    return stop_daemon(state);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_setup_identities), cmocka_unit_test(test_create_and_approve),
+        cmocka_unit_test(test_evidence),         cmocka_unit_test(test_recipient_key),
+        cmocka_unit_test(test_upload),           cmocka_unit_test(test_run_and_result),
+        cmocka_unit_test(test_cancel),           cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_sigterm),
+    };
+    int rc = cmocka_run_group_tests(tests, start_daemon, teardown);
+    curl_global_cleanup();
+    return rc;
+}
