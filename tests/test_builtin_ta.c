@@ -13,11 +13,13 @@
 #include "psi_host.h"
 #include "sql_host.h"
 #include "ward/crypto.h"
+#include "ward/encoding.h"
 #include "ward/hpke.h"
 #include "ward/manifest.h"
 #include "ward/report.h"
 #include "ward/rot.h"
 #include "ward/stream.h"
+#include "ward/task.h"
 #include "ward/tee.h"
 
 static const char *const call_names[] = {"init", "add_input", "run", "last_error", "destroy"};
@@ -26,6 +28,7 @@ static struct {
     char *dir;
     ward_rot *rot;
     ward_pkey *dev;
+    ward_pkey *party, *other; /* task participants (P-256 identities) */
     ward_tee *tee;
     ward_tee_image *sql, *psi;
 } F;
@@ -71,6 +74,8 @@ static int group_setup(void **state)
     snprintf(rotdir, sizeof rotdir, "%s/rot", F.dir);
     assert_int_equal(ward_rot_open(rotdir, 1, &F.rot), WARD_OK);
     assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.dev), WARD_OK);
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.party), WARD_OK);
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.other), WARD_OK);
     ward_tee_config cfg = {WARD_TEE_SANDBOX, F.rot, 0, 0};
     if (ward_tee_open(&cfg, &F.tee) != WARD_OK)
         fail_msg("tee open: %s", ward_errmsg());
@@ -85,6 +90,8 @@ static int group_teardown(void **state)
     ward_tee_close(F.tee);
     ward_rot_close(F.rot);
     ward_pkey_free(F.dev);
+    ward_pkey_free(F.party);
+    ward_pkey_free(F.other);
     tu_rmtree(F.dir);
     free(F.dir);
     return 0;
@@ -95,10 +102,90 @@ static int group_teardown(void **state)
 typedef struct task {
     bool psi;
     ward_tee_instance *inst;
+    char id[WARD_TASK_ID_HEX_LEN + 1];
     uint8_t digest[32];
     uint8_t task_pk[32];
+    uint8_t rsk[32], rpk[32]; /* the recipient's result key pair (its public half is signed) */
+    char *params;             /* what the statement's params hash covers */
     ward_pkey *sign_pk;
 } task;
+
+static char *spki_b64(const ward_pkey *k)
+{
+    uint8_t *der = NULL;
+    size_t n = 0;
+    char *b64 = NULL;
+    assert_int_equal(ward_pkey_spki_der(k, &der, &n), WARD_OK);
+    assert_int_equal(ward_base64_encode(der, n, &b64, NULL), WARD_OK);
+    free(der);
+    return b64;
+}
+
+static void hex32(const uint8_t *b, char out[65])
+{
+    for (size_t i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* The manifest of a task: creator and recipient F.party; slots[] owned by F.party (the last
+ * one by F.other when other_owner); the recipient's X25519 key t->rpk; params (stolen). */
+static json_t *manifest_json(task *t, const char *fn, json_t *params, const char *const *slots,
+                             size_t n, bool other_owner)
+{
+    char *p = spki_b64(F.party), *o = spki_b64(F.other);
+    char x[65];
+    hex32(t->rpk, x);
+    json_t *in = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(in, json_pack("{s:s, s:s, s:I}", "slot", slots[i], "owner",
+                                            other_owner && i + 1 == n ? o : p, "max_bytes",
+                                            (json_int_t)(64 << 20)));
+    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:o, s:o, s:[{s:s, s:s}], s:I, s:s}",
+                          "version", 1, "task_id", t->id, "creator", p, "function", "builtin",
+                          fn, "params", params, "inputs", in, "recipients", "identity", p,
+                          "x25519", x, "expires_at", (json_int_t)4000000000LL, "retention",
+                          "delete-on-done");
+    assert_non_null(j);
+    free(p);
+    free(o);
+    return j;
+}
+
+/* Signs the manifest by every participant (all but F.other when !sign_other) and returns the
+ * envelope text; t->digest is the manifest digest. */
+static char *seal_envelope(task *t, const json_t *j, bool sign_other)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_non_null(text);
+    ward_task_manifest *m = NULL;
+    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
+        fail_msg("manifest: %s", ward_errmsg());
+    free(text);
+    assert_int_equal(ward_task_sign(m, F.party), WARD_OK);
+    uint8_t h[32];
+    assert_int_equal(ward_pkey_spki_sha256(F.other, h), WARD_OK);
+    if (sign_other && ward_task_has_signature(m, h) == 0 &&
+        ward_task_sign(m, F.other) != WARD_ERR_PERMISSION)
+        assert_true(ward_task_has_signature(m, h));
+    ward_task_manifest_digest(m, t->digest);
+    char *env = NULL;
+    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
+    ward_task_manifest_free(m);
+    return env;
+}
+
+static void new_task(task *t, bool psi)
+{
+    memset(t, 0, sizeof *t);
+    t->psi = psi;
+    uint8_t rid[16];
+    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
+    for (size_t i = 0; i < sizeof rid; i++)
+        snprintf(t->id + 2 * i, 3, "%02x", rid[i]);
+    assert_int_equal(ward_hpke_generate_keypair(t->rsk, t->rpk), WARD_OK);
+    if (ward_tee_create(F.tee, psi ? F.psi : F.sql, NULL, NULL, NULL, &t->inst) != WARD_OK)
+        fail_msg("create: %s", ward_errmsg());
+}
 
 static char *last_error(task *t)
 {
@@ -108,26 +195,28 @@ static char *last_error(task *t)
     return m;
 }
 
-static void start(task *t, bool psi, uint64_t max_input)
+static ward_err init_call(task *t, const char *env, uint64_t max_input, uint8_t **pk,
+                          size_t *pkl, uint8_t **spk, size_t *spkl, uint8_t **rep, size_t *repl,
+                          uint8_t **sig, size_t *sigl)
 {
-    memset(t, 0, sizeof *t);
-    t->psi = psi;
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, "manifest", 8, t->digest), WARD_OK);
-    if (ward_tee_create(F.tee, psi ? F.psi : F.sql, NULL, NULL, NULL, &t->inst) != WARD_OK)
-        fail_msg("create: %s", ward_errmsg());
+    return t->psi ? psi_init(t->inst, env, max_input, pk, pkl, spk, spkl, rep, repl, sig, sigl)
+                  : sql_init(t->inst, env, max_input, pk, pkl, spk, spkl, rep, repl, sig, sigl);
+}
+
+/* init with env; checks the outputs and the report binding. */
+static void init_ok(task *t, const char *env, uint64_t max_input)
+{
     uint8_t *pk = NULL, *spk = NULL, *rep = NULL, *sig = NULL;
     size_t pkl = 0, spkl = 0, repl = 0, sigl = 0;
-    ward_err e = psi ? psi_init(t->inst, t->digest, 32, max_input, &pk, &pkl, &spk, &spkl, &rep,
-                                &repl, &sig, &sigl)
-                     : sql_init(t->inst, t->digest, 32, max_input, &pk, &pkl, &spk, &spkl, &rep,
-                                &repl, &sig, &sigl);
+    ward_err e = init_call(t, env, max_input, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
     if (e != WARD_OK)
-        fail_msg("init: %s", ward_errmsg());
+        fail_msg("init: %s (%s)", ward_err_name(e), last_error(t));
     assert_int_equal(pkl, 32);
     assert_int_equal(repl, WARD_REPORT_LEN);
     assert_int_equal(sigl, WARD_REPORT_SIG_LEN);
     memcpy(t->task_pk, pk, 32);
-    /* the report is the platform's, and binds the manifest and both task keys */
+    /* the report is the platform's, and binds the manifest (digest computed inside the TA)
+     * and both task keys */
     ward_report r;
     assert_int_equal(ward_tee_report_verify(F.tee, rep, repl, sig, &r), WARD_OK);
     assert_int_equal(ward_pkey_from_spki_der(spk, spkl, &t->sign_pk), WARD_OK);
@@ -141,13 +230,48 @@ static void start(task *t, bool psi, uint64_t max_input)
     /* a second init is refused */
     uint8_t *x1 = NULL, *x2 = NULL, *x3 = NULL, *x4 = NULL;
     size_t l1, l2, l3, l4;
-    e = psi ? psi_init(t->inst, t->digest, 32, 0, &x1, &l1, &x2, &l2, &x3, &l3, &x4, &l4)
-            : sql_init(t->inst, t->digest, 32, 0, &x1, &l1, &x2, &l2, &x3, &l3, &x4, &l4);
+    e = init_call(t, env, 0, &x1, &l1, &x2, &l2, &x3, &l3, &x4, &l4);
     assert_int_equal(e, WARD_ERR_STATE);
     free(pk);
     free(spk);
     free(rep);
     free(sig);
+}
+
+/* A task whose manifest runs query (sql) over slots. */
+static void start_sql(task *t, const char *query, const char *const *slots, size_t n,
+                      uint64_t max_input)
+{
+    new_task(t, false);
+    json_t *j = manifest_json(t, "sql", json_pack("{s:s}", "query", query), slots, n, false);
+    t->params = strdup(query);
+    char *env = seal_envelope(t, j, true);
+    json_decref(j);
+    init_ok(t, env, max_input);
+    free(env);
+}
+
+/* A psi task: key, columns (a ',' list) over slots. */
+static void start_psi(task *t, const char *key, const char *const *cols, size_t ncols,
+                      const char *const *slots, size_t n)
+{
+    new_task(t, true);
+    json_t *ca = json_array();
+    size_t plen = strlen(key) + 2;
+    for (size_t i = 0; i < ncols; i++) {
+        json_array_append_new(ca, json_string(cols[i]));
+        plen += strlen(cols[i]) + 1;
+    }
+    t->params = malloc(plen);
+    size_t off = (size_t)snprintf(t->params, plen, "%s\n", key);
+    for (size_t i = 0; i < ncols; i++)
+        off += (size_t)snprintf(t->params + off, plen - off, "%s%s", i ? "," : "", cols[i]);
+    json_t *j = manifest_json(t, "psi", json_pack("{s:s, s:o}", "key", key, "columns", ca), slots,
+                              n, false);
+    char *env = seal_envelope(t, j, true);
+    json_decref(j);
+    init_ok(t, env, 0);
+    free(env);
 }
 
 static void finish(task *t)
@@ -156,6 +280,7 @@ static void finish(task *t)
     assert_int_equal(t->psi ? psi_destroy(t->inst) : sql_destroy(t->inst), WARD_OK);
     ward_tee_destroy(t->inst);
     ward_pkey_free(t->sign_pk);
+    free(t->params);
 }
 
 static uint8_t *encrypt(const uint8_t pk[32], const char *aad, const void *csv, size_t len,
@@ -169,17 +294,14 @@ static uint8_t *encrypt(const uint8_t pk[32], const char *aad, const void *csv, 
 }
 
 /* Sends ciphertext in pieces of 700 bytes; returns the first error. */
-static ward_err send_ct(task *t, const char *table, const char *aad, const uint8_t *ct,
-                        size_t len)
+static ward_err send_ct(task *t, const char *slot, const uint8_t *ct, size_t len)
 {
     size_t off = 0;
     do {
         size_t n = len - off < 700 ? len - off : 700;
         bool last = off + n == len;
-        ward_err e = t->psi ? psi_add_input(t->inst, table, (const uint8_t *)aad, strlen(aad),
-                                            ct + off, n, last)
-                            : sql_add_input(t->inst, table, (const uint8_t *)aad, strlen(aad),
-                                            ct + off, n, last);
+        ward_err e = t->psi ? psi_add_input(t->inst, slot, ct + off, n, last)
+                            : sql_add_input(t->inst, slot, ct + off, n, last);
         if (e != WARD_OK)
             return e;
         off += n;
@@ -187,23 +309,35 @@ static ward_err send_ct(task *t, const char *table, const char *aad, const uint8
     return WARD_OK;
 }
 
-static ward_err add(task *t, const char *table, const char *aad, const void *csv, size_t len)
+static void slot_aad(const task *t, const char *slot, char *out, size_t cap)
 {
+    snprintf(out, cap, "ward-task-input-v1/%s/%s", t->id, slot);
+}
+
+/* Encrypts csv to the task key with the associated data of slot aad_slot, sends it as slot. */
+static ward_err add_as(task *t, const char *slot, const char *aad_slot, const void *csv,
+                       size_t len)
+{
+    char aad[160];
+    slot_aad(t, aad_slot, aad, sizeof aad);
     size_t ctl = 0;
     uint8_t *ct = encrypt(t->task_pk, aad, csv, len, &ctl);
-    ward_err e = send_ct(t, table, aad, ct, ctl);
+    ward_err e = send_ct(t, slot, ct, ctl);
     free(ct);
     return e;
 }
 
-static void add_ok(task *t, const char *table, const char *csv)
+static ward_err add(task *t, const char *slot, const void *csv, size_t len)
 {
-    char aad[128];
-    snprintf(aad, sizeof aad, "task-1/slot-%s", table);
-    ward_err e = add(t, table, aad, csv, strlen(csv));
+    return add_as(t, slot, slot, csv, len);
+}
+
+static void add_ok(task *t, const char *slot, const char *csv)
+{
+    ward_err e = add(t, slot, csv, strlen(csv));
     if (e != WARD_OK) {
         char *m = last_error(t);
-        fail_msg("add_input %s: %s (%s)", table, ward_err_name(e), m);
+        fail_msg("add_input %s: %s (%s)", slot, ward_err_name(e), m);
     }
 }
 
@@ -225,17 +359,20 @@ static void put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Decrypts and verifies a result; returns the CSV (NUL-terminated, malloc'd). */
-static char *open_result(task *t, const uint8_t sk[32], const char *function, const char *params,
-                         const uint8_t *enc, size_t enc_len, const uint8_t *st, size_t st_len,
-                         const uint8_t *sig, size_t sig_len)
+/* Decrypts and verifies a result with the manifest's recipient key; returns the CSV. */
+static char *open_result(task *t, const char *function, const uint8_t *enc, size_t enc_len,
+                         const uint8_t *st, size_t st_len, const uint8_t *sig, size_t sig_len)
 {
     assert_int_equal(ward_verify(t->sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, st_len, sig,
                                  sig_len),
                      WARD_OK);
     uint8_t *pt = NULL;
     size_t ptl = 0;
-    assert_int_equal(ward_stream_open(sk, t->digest, 32, enc, enc_len, &pt, &ptl), WARD_OK);
+    /* only the key the manifest names opens it */
+    uint8_t sk2[32], pk2[32];
+    assert_int_equal(ward_hpke_generate_keypair(sk2, pk2), WARD_OK);
+    assert_int_not_equal(ward_stream_open(sk2, t->digest, 32, enc, enc_len, &pt, &ptl), WARD_OK);
+    assert_int_equal(ward_stream_open(t->rsk, t->digest, 32, enc, enc_len, &pt, &ptl), WARD_OK);
     /* the statement: magic, function, manifest, params, inputs, result hash and length */
     size_t fl = strlen(function);
     assert_int_equal(st_len, 14 + 1 + fl + 4 * 32 + 8);
@@ -245,7 +382,7 @@ static char *open_result(task *t, const uint8_t sk[32], const char *function, co
     const uint8_t *p = st + 15 + fl;
     assert_memory_equal(p, t->digest, 32);
     uint8_t h[32];
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, params, strlen(params), h), WARD_OK);
+    assert_int_equal(ward_hash(WARD_HASH_SHA256, t->params, strlen(t->params), h), WARD_OK);
     assert_memory_equal(p + 32, h, 32);
     assert_int_equal(ward_hash(WARD_HASH_SHA256, ptl ? pt : (const uint8_t *)"", ptl, h),
                      WARD_OK);
@@ -268,15 +405,14 @@ static char *open_result(task *t, const uint8_t sk[32], const char *function, co
     return csv;
 }
 
-static ward_err run_sql(task *t, const char *query, char **csv)
+static ward_err run_task(task *t, char **csv)
 {
-    uint8_t sk[32], pk[32];
-    assert_int_equal(ward_hpke_generate_keypair(sk, pk), WARD_OK);
     uint8_t *enc = NULL, *st = NULL, *sig = NULL;
     size_t el = 0, sl = 0, gl = 0;
-    ward_err e = sql_run(t->inst, query, pk, 32, &enc, &el, &st, &sl, &sig, &gl);
+    ward_err e = t->psi ? psi_run(t->inst, &enc, &el, &st, &sl, &sig, &gl)
+                        : sql_run(t->inst, &enc, &el, &st, &sl, &sig, &gl);
     if (e == WARD_OK && csv != NULL)
-        *csv = open_result(t, sk, "sql", query, enc, el, st, sl, sig, gl);
+        *csv = open_result(t, t->psi ? "psi" : "sql", enc, el, st, sl, sig, gl);
     free(enc);
     free(st);
     free(sig);
@@ -300,7 +436,13 @@ static void test_sql_join_group_by(void **state)
 {
     (void)state;
     task t;
-    start(&t, false, 0);
+    /* amount is typed INTEGER (SUM is an integer), code stays TEXT (leading zeros kept), an
+     * empty TEXT value is '' (quoted), NULLs come out empty */
+    const char *q = "SELECT r.name, SUM(s.amount) AS total, COUNT(*) AS n, NULLIF(r.code,'') "
+                    "AS code FROM sales s JOIN regions r ON r.id = s.region_id "
+                    "WHERE s.amount > 0 GROUP BY r.name ORDER BY r.name;";
+    static const char *const slots[] = {"sales", "regions"};
+    start_sql(&t, q, slots, 2, 0);
     char *sales = make_sales(300); /* several 1 KiB chunks */
     add_ok(&t, "sales", sales);
     add_ok(&t, "regions", "id,name,code\n1,North,007\n2,South,010\n3,\"East, far\",\n");
@@ -316,20 +458,15 @@ static void test_sql_join_group_by(void **state)
              "South,%ld,%ld,010\r\n",
              sum[3], cnt[3], sum[1], cnt[1], sum[2], cnt[2]);
     char *csv = NULL;
-    /* amount is typed INTEGER (SUM is an integer), code stays TEXT (leading zeros kept), an
-     * empty TEXT value is '' (quoted), NULLs come out empty */
-    const char *q = "SELECT r.name, SUM(s.amount) AS total, COUNT(*) AS n, NULLIF(r.code,'') "
-                    "AS code FROM sales s JOIN regions r ON r.id = s.region_id "
-                    "WHERE s.amount > 0 GROUP BY r.name ORDER BY r.name;";
-    ward_err e = run_sql(&t, q, &csv);
+    ward_err e = run_task(&t, &csv);
     if (e != WARD_OK) {
         char *m = last_error(&t);
         fail_msg("run: %s", m);
     }
     assert_string_equal(csv, expect);
     /* one result per task: the plaintext is gone */
-    assert_int_equal(run_sql(&t, q, NULL), WARD_ERR_STATE);
-    assert_int_equal(add(&t, "more", "x", "a\n1\n", 4), WARD_ERR_STATE);
+    assert_int_equal(run_task(&t, NULL), WARD_ERR_STATE);
+    assert_int_equal(add(&t, "sales", "a\n1\n", 4), WARD_ERR_STATE);
     free(csv);
     free(sales);
     finish(&t);
@@ -341,17 +478,18 @@ static void test_sql_sandbox_syscalls(void **state)
 {
     (void)state;
     task t;
-    start(&t, false, 0);
-    char *sales = make_sales(20000);
-    add_ok(&t, "sales", sales);
     const char *q =
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000), "
         "s AS (SELECT DISTINCT note FROM sales ORDER BY note DESC) "
         "SELECT (SELECT count(*) FROM s) AS a, typeof(random()) AS b, length(date('now')) AS c,"
         " length(randomblob(8)) AS d, (SELECT count(*) FROM (SELECT x FROM c ORDER BY "
         "random())) AS e, json_array(1, 'x') AS f, hex(x'00ff') AS g, x'0aff' AS h";
+    static const char *const slots[] = {"sales"};
+    start_sql(&t, q, slots, 1, 0);
+    char *sales = make_sales(20000);
+    add_ok(&t, "sales", sales);
     char *csv = NULL;
-    ward_err e = run_sql(&t, q, &csv);
+    ward_err e = run_task(&t, &csv);
     if (e != WARD_OK)
         fail_msg("run: %s: %s", ward_err_name(e),
                  e == WARD_ERR_DEAD ? ward_errmsg() : last_error(&t));
@@ -362,12 +500,10 @@ static void test_sql_sandbox_syscalls(void **state)
     finish(&t);
 }
 
+/* The query is the signed manifest's: each bad one is its own task, refused at run. */
 static void test_sql_bad_queries(void **state)
 {
     (void)state;
-    task t;
-    start(&t, false, 0);
-    add_ok(&t, "t", "a,b\n1,x\n2,y\n");
     static const struct {
         const char *q;
         ward_err code;
@@ -395,17 +531,22 @@ static void test_sql_bad_queries(void **state)
         {"SELECT * FROM nosuch", WARD_ERR_FORMAT, "no such table"},
         {"SELECT * FROM ward_stage", WARD_ERR_FORMAT, "no such table"},
         {"SELECT fts3_tokenizer('simple')", WARD_ERR_PERMISSION, "not authorized"},
-        {"", WARD_ERR_INVALID_ARG, "empty"},
         {"SELECT", WARD_ERR_FORMAT, "refused"},
     };
+    static const char *const slots[] = {"t"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         print_message("  %s\n", bad[i].q);
-        expect_refused(&t, run_sql(&t, bad[i].q, NULL), bad[i].code, bad[i].word);
+        task t;
+        start_sql(&t, bad[i].q, slots, 1, 0);
+        add_ok(&t, "t", "a,b\n1,x\n2,y\n");
+        expect_refused(&t, run_task(&t, NULL), bad[i].code, bad[i].word);
+        finish(&t);
     }
-    /* the table is untouched and the task still runs its query */
+    task t;
+    start_sql(&t, "SELECT a, b, typeof(a) AS ta FROM t ORDER BY a", slots, 1, 0);
+    add_ok(&t, "t", "a,b\n1,x\n2,y\n");
     char *csv = NULL;
-    assert_int_equal(run_sql(&t, "SELECT a, b, typeof(a) AS ta FROM t ORDER BY a", &csv),
-                     WARD_OK);
+    assert_int_equal(run_task(&t, &csv), WARD_OK);
     assert_string_equal(csv, "a,b,ta\r\n1,x,integer\r\n2,y,integer\r\n");
     free(csv);
     finish(&t);
@@ -415,63 +556,73 @@ static void test_sql_bad_inputs(void **state)
 {
     (void)state;
     task t;
-    start(&t, false, 4096);
-    ward_err e = add(&t, "r", "task-1/slot-r", "a,b\n1,2\n3\n", 10);
+    static const char *const slots[] = {"x", "y"};
+    start_sql(&t, "SELECT name FROM sqlite_schema ORDER BY name", slots, 2, 4096);
+    ward_err e = add(&t, "x", "a,b\n1,2\n3\n", 10);
     expect_refused(&t, e, WARD_ERR_FORMAT, "line 3");
-    e = add(&t, "u", "task-1/slot-u", "a,b\n1,\xC3\x28\n", 10);
+    e = add(&t, "x", "a,b\n1,\xC3\x28\n", 10);
     expect_refused(&t, e, WARD_ERR_FORMAT, "byte offset 6");
-    e = add(&t, "z", "task-1/slot-z", "", 0);
+    e = add(&t, "x", "", 0);
     expect_refused(&t, e, WARD_ERR_FORMAT, "empty input");
     char big[5000];
     memset(big, 'x', sizeof big);
     memcpy(big, "h\n", 2);
-    e = add(&t, "big", "task-1/slot-big", big, sizeof big);
+    e = add(&t, "x", big, sizeof big);
     expect_refused(&t, e, WARD_ERR_LIMIT, "exceeds 4096");
+    e = add(&t, "x", "x,X\n1,2\n", 8);
+    expect_refused(&t, e, WARD_ERR_FORMAT, "same name");
     /* a tampered chunk */
     const char *csv = "a,b\n1,2\n";
+    char aad[160];
+    slot_aad(&t, "x", aad, sizeof aad);
     size_t ctl = 0;
-    uint8_t *ct = encrypt(t.task_pk, "task-1/slot-x", csv, strlen(csv), &ctl);
+    uint8_t *ct = encrypt(t.task_pk, aad, csv, strlen(csv), &ctl);
     ct[ctl - 5] ^= 0x01;
-    e = send_ct(&t, "x", "task-1/slot-x", ct, ctl);
+    e = send_ct(&t, "x", ct, ctl);
     expect_refused(&t, e, WARD_ERR_AUTH, "input x refused");
     free(ct);
-    /* a ciphertext made for another slot (its header carries the other associated data) */
-    ct = encrypt(t.task_pk, "task-1/slot-other", csv, strlen(csv), &ctl);
-    e = send_ct(&t, "x", "task-1/slot-x", ct, ctl);
+    /* a ciphertext made for another slot (its header carries y's associated data) */
+    e = add_as(&t, "x", "y", csv, strlen(csv));
+    assert_int_not_equal(e, WARD_OK);
+    expect_refused(&t, e, e, "input x refused");
+    /* ... or for the same slot of another task */
+    ct = encrypt(t.task_pk, "ward-task-input-v1/00000000000000000000000000000000/x", csv,
+                 strlen(csv), &ctl);
+    e = send_ct(&t, "x", ct, ctl);
     assert_int_not_equal(e, WARD_OK);
     expect_refused(&t, e, e, "input x refused");
     free(ct);
     /* a ciphertext for another task key */
     uint8_t sk2[32], pk2[32];
     assert_int_equal(ward_hpke_generate_keypair(sk2, pk2), WARD_OK);
-    ct = encrypt(pk2, "task-1/slot-x", csv, strlen(csv), &ctl);
-    e = send_ct(&t, "x", "task-1/slot-x", ct, ctl);
+    ct = encrypt(pk2, aad, csv, strlen(csv), &ctl);
+    e = send_ct(&t, "x", ct, ctl);
     assert_int_not_equal(e, WARD_OK);
     expect_refused(&t, e, e, "input x refused");
     free(ct);
     /* a truncated stream (last chunk missing) */
-    ct = encrypt(t.task_pk, "task-1/slot-x", csv, strlen(csv), &ctl);
-    e = send_ct(&t, "x", "task-1/slot-x", ct, ctl - 20);
+    ct = encrypt(t.task_pk, aad, csv, strlen(csv), &ctl);
+    e = send_ct(&t, "x", ct, ctl - 20);
     assert_int_not_equal(e, WARD_OK);
     expect_refused(&t, e, e, "input x refused");
     free(ct);
-    /* bad table names, duplicate header names */
-    e = add(&t, "sqlite_master", "a", csv, strlen(csv));
-    expect_refused(&t, e, WARD_ERR_INVALID_ARG, "table name");
-    e = add(&t, "a b", "a", csv, strlen(csv));
-    expect_refused(&t, e, WARD_ERR_INVALID_ARG, "table name");
-    e = add(&t, "d", "a", "x,X\n1,2\n", 8);
-    expect_refused(&t, e, WARD_ERR_FORMAT, "same name");
+    /* a slot the manifest does not have: refused, whatever its associated data */
+    e = add(&t, "z", csv, strlen(csv));
+    expect_refused(&t, e, WARD_ERR_NOT_FOUND, "not in the manifest");
+    e = add(&t, "sqlite_master", csv, strlen(csv));
+    expect_refused(&t, e, WARD_ERR_NOT_FOUND, "not in the manifest");
     /* no input yet: run refused */
-    expect_refused(&t, run_sql(&t, "SELECT 1", NULL), WARD_ERR_STATE, "no input");
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_STATE, "no input loaded for slot x");
     /* nothing was kept of the refused inputs; a good one still loads, once */
     add_ok(&t, "x", csv);
-    e = add(&t, "x", "task-1/slot-x", csv, strlen(csv));
+    e = add(&t, "x", csv, strlen(csv));
     expect_refused(&t, e, WARD_ERR_EXISTS, "already loaded");
+    /* every slot of the manifest is needed: the host cannot leave one out */
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_STATE, "no input loaded for slot y");
+    add_ok(&t, "y", csv);
     char *out = NULL;
-    assert_int_equal(run_sql(&t, "SELECT name FROM sqlite_schema ORDER BY name", &out),
-                     WARD_OK);
-    assert_string_equal(out, "name\r\nx\r\n");
+    assert_int_equal(run_task(&t, &out), WARD_OK);
+    assert_string_equal(out, "name\r\nx\r\ny\r\n");
     free(out);
     finish(&t);
 }
@@ -479,40 +630,157 @@ static void test_sql_bad_inputs(void **state)
 static void test_psi_three_inputs(void **state)
 {
     (void)state;
+    static const char *const slots[] = {"a", "b", "c"};
+    static const char A[] = "email,name,age\nann@x,Ann,30\nbob@x,Bob,41\ncid@x,Cid,22\n"
+                            ",Nobody,1\ndan@x,Dan,50\n";
+    static const char B[] = "id,email\n1,dan@x\n2,ann@x\n3,eve@x\n4,\n5,bob@x\n";
+    static const char C[] = "email\nbob@x\nann@x\nzed@x\n\nANN@x\n";
+    /* bad parameters (signed as they are): unknown column, quote games */
+    static const char *const bad1[] = {"name", "nosuch"};
+    static const char *const bad2[] = {"name\" FROM a; DROP TABLE a; --"};
     task t;
-    start(&t, true, 0);
-    add_ok(&t, "a", "email,name,age\nann@x,Ann,30\nbob@x,Bob,41\ncid@x,Cid,22\n,Nobody,1\n"
-                    "dan@x,Dan,50\n");
-    add_ok(&t, "b", "id,email\n1,dan@x\n2,ann@x\n3,eve@x\n4,\n5,bob@x\n");
-    add_ok(&t, "c", "email\nbob@x\nann@x\nzed@x\n\nANN@x\n");
-    uint8_t sk[32], pk[32];
-    assert_int_equal(ward_hpke_generate_keypair(sk, pk), WARD_OK);
-    uint8_t *enc = NULL, *st = NULL, *sig = NULL;
-    size_t el = 0, sl = 0, gl = 0;
-    /* bad parameters first: unknown column, quote games */
-    ward_err e = psi_run(t.inst, "email", "name,nosuch", pk, 32, &enc, &el, &st, &sl, &sig, &gl);
-    expect_refused(&t, e, WARD_ERR_FORMAT, "no such column");
-    e = psi_run(t.inst, "email", "name\" FROM a; DROP TABLE a; --", pk, 32, &enc, &el, &st, &sl,
-                &sig, &gl);
-    expect_refused(&t, e, WARD_ERR_FORMAT, "no such column");
-    e = psi_run(t.inst, "email", "", pk, 32, &enc, &el, &st, &sl, &sig, &gl);
-    expect_refused(&t, e, WARD_ERR_INVALID_ARG, "required");
-    e = psi_run(t.inst, "email", "name,age", pk, 32, &enc, &el, &st, &sl, &sig, &gl);
-    if (e != WARD_OK)
-        fail_msg("psi run: %s", last_error(&t));
-    char *csv = open_result(&t, sk, "psi", "email\nname,age", enc, el, st, sl, sig, gl);
-    assert_string_equal(csv, "name,age\r\nAnn,30\r\nBob,41\r\n");
-    free(csv);
-    free(enc);
-    free(st);
-    free(sig);
+    start_psi(&t, "email", bad1, 2, slots, 3);
+    add_ok(&t, "a", A);
+    add_ok(&t, "b", B);
+    add_ok(&t, "c", C);
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_FORMAT, "no such column");
+    finish(&t);
+    start_psi(&t, "email", bad2, 1, slots, 3);
+    add_ok(&t, "a", A);
+    add_ok(&t, "b", B);
+    add_ok(&t, "c", C);
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_FORMAT, "no such column");
     finish(&t);
 
-    /* one input is not enough */
-    start(&t, true, 0);
-    add_ok(&t, "a", "k\n1\n");
-    e = psi_run(t.inst, "k", "k", pk, 32, &enc, &el, &st, &sl, &sig, &gl);
-    expect_refused(&t, e, WARD_ERR_STATE, "two inputs");
+    static const char *const cols[] = {"name", "age"};
+    start_psi(&t, "email", cols, 2, slots, 3);
+    /* the load order does not matter: the first input is the manifest's first slot */
+    add_ok(&t, "c", C);
+    add_ok(&t, "b", B);
+    /* every input is needed */
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_STATE, "no input loaded for slot a");
+    add_ok(&t, "a", A);
+    char *csv = NULL;
+    ward_err e = run_task(&t, &csv);
+    if (e != WARD_OK)
+        fail_msg("psi run: %s", last_error(&t));
+    assert_string_equal(csv, "name,age\r\nAnn,30\r\nBob,41\r\n");
+    free(csv);
+    finish(&t);
+}
+
+/* init checks the signed envelope INSIDE the TA: a missing or altered signature, another
+ * function, several recipients, or a slot that cannot be a table is refused; nothing about the
+ * task (query, slots, associated data, the recipient's key) comes from the host. */
+static void test_envelope_checked_inside(void **state)
+{
+    (void)state;
+    static const char *const slots[] = {"a", "b"};
+    uint8_t *pk = NULL, *spk = NULL, *rep = NULL, *sig = NULL;
+    size_t pkl = 0, spkl = 0, repl = 0, sigl = 0;
+    task t;
+    new_task(&t, false);
+    /* b is owned by F.other, who has not signed */
+    json_t *j = manifest_json(&t, "sql", json_pack("{s:s}", "query", "SELECT * FROM a"), slots,
+                              2, true);
+    char *env = seal_envelope(&t, j, false);
+    ward_err e = init_call(&t, env, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_VERIFY, "missing 1 of 2 signatures");
+    free(env);
+    /* every signature present, then the manifest altered (the query): no longer verifies */
+    env = seal_envelope(&t, j, true);
+    json_t *ej = NULL;
+    json_error_t jerr;
+    ej = json_loads(env, 0, &jerr);
+    assert_non_null(ej);
+    json_object_set_new(json_object_get(json_object_get(ej, "manifest"), "params"), "query",
+                        json_string("SELECT * FROM b"));
+    char *altered = json_dumps(ej, JSON_COMPACT);
+    e = init_call(&t, altered, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_VERIFY, "does not verify");
+    free(altered);
+    /* the recipient's key swapped for the operator's: refused the same way */
+    uint8_t osk[32], opk[32];
+    char ox[65];
+    assert_int_equal(ward_hpke_generate_keypair(osk, opk), WARD_OK);
+    hex32(opk, ox);
+    json_decref(ej);
+    ej = json_loads(env, 0, &jerr);
+    json_t *r0 = json_array_get(json_object_get(json_object_get(ej, "manifest"), "recipients"), 0);
+    json_object_set_new(r0, "x25519", json_string(ox));
+    altered = json_dumps(ej, JSON_COMPACT);
+    e = init_call(&t, altered, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_VERIFY, "does not verify");
+    free(altered);
+    json_decref(ej);
+    /* a signature altered */
+    ej = json_loads(env, 0, &jerr);
+    json_t *sigs = json_object_get(ej, "signatures");
+    const char *k0 = NULL;
+    json_t *v0 = NULL;
+    json_object_foreach(sigs, k0, v0) {
+        char *sv = strdup(json_string_value(v0));
+        sv[3] = sv[3] == 'A' ? 'B' : 'A';
+        json_object_set_new(sigs, k0, json_string(sv));
+        free(sv);
+        break;
+    }
+    altered = json_dumps(ej, JSON_COMPACT);
+    e = init_call(&t, altered, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_VERIFY, "does not verify");
+    free(altered);
+    json_decref(ej);
+    /* not an envelope */
+    e = init_call(&t, "{\"manifest\":1}", 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_FORMAT, "init");
+    e = init_call(&t, "", 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_INVALID_ARG, "envelope");
+    json_decref(j);
+    free(env);
+    /* a psi manifest given to the sql TA */
+    j = manifest_json(&t, "psi", json_pack("{s:s, s:[s]}", "key", "k", "columns", "k"), slots, 2,
+                      false);
+    env = seal_envelope(&t, j, true);
+    e = init_call(&t, env, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_PERMISSION, "function is psi");
+    json_decref(j);
+    free(env);
+    /* a slot whose name cannot be a table */
+    static const char *const bad_slots[] = {"a", "sqlite_x"};
+    j = manifest_json(&t, "sql", json_pack("{s:s}", "query", "SELECT 1"), bad_slots, 2, false);
+    env = seal_envelope(&t, j, true);
+    e = init_call(&t, env, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_INVALID_ARG, "cannot name a table");
+    json_decref(j);
+    free(env);
+    /* two recipients: one result per task */
+    j = manifest_json(&t, "sql", json_pack("{s:s}", "query", "SELECT 1"), slots, 2, true);
+    char *o = spki_b64(F.other);
+    json_array_append_new(json_object_get(j, "recipients"),
+                          json_pack("{s:s, s:s}", "identity", o, "x25519", ox));
+    free(o);
+    env = seal_envelope(&t, j, true);
+    e = init_call(&t, env, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
+    expect_refused(&t, e, WARD_ERR_UNSUPPORTED, "one recipient");
+    json_decref(j);
+    free(env);
+    /* after all these refusals the instance still takes a good envelope; the result opens
+     * only with the manifest's recipient key (open_result tries another key first) */
+    j = manifest_json(&t, "sql", json_pack("{s:s}", "query", "SELECT count(*) AS n FROM a, b"),
+                      slots, 2, true);
+    env = seal_envelope(&t, j, true);
+    t.params = strdup("SELECT count(*) AS n FROM a, b");
+    init_ok(&t, env, 0);
+    json_decref(j);
+    free(env);
+    e = add(&t, "c", "k\n1\n", 4);
+    expect_refused(&t, e, WARD_ERR_NOT_FOUND, "not in the manifest");
+    add_ok(&t, "a", "k\n1\n2\n");
+    add_ok(&t, "b", "k\n1\n2\n3\n");
+    char *csv = NULL;
+    assert_int_equal(run_task(&t, &csv), WARD_OK);
+    assert_string_equal(csv, "n\r\n6\r\n");
+    free(csv);
     finish(&t);
 }
 
@@ -524,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_sql_bad_queries),
         cmocka_unit_test(test_sql_bad_inputs),
         cmocka_unit_test(test_psi_three_inputs),
+        cmocka_unit_test(test_envelope_checked_inside),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -33,14 +33,17 @@ static void hash_of(const ward_pkey *k, uint8_t out[32])
     assert_int_equal(ward_pkey_spki_sha256(k, out), WARD_OK);
 }
 
+#define RX "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+
 static json_t *base_manifest(void)
 {
     char *c = spki_b64(g_creator), *a = spki_b64(g_owner_a), *b = spki_b64(g_owner_b);
     json_t *m = json_pack(
-        "{s:i,s:s,s:s,s:{s:s},s:{s:s},s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:[s],s:I,s:s}",
+        "{s:i,s:s,s:s,s:{s:s},s:{s:s},s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:[{s:s,s:s}],s:I,s:s}",
         "version", 1, "task_id", ID, "creator", c, "function", "builtin", "sql", "params",
         "query", "SELECT count(*) FROM a JOIN b USING (id)", "inputs", "slot", "a", "owner", a,
-        "max_bytes", 1000000, "slot", "b", "owner", b, "max_bytes", 1000000, "recipients", c,
+        "max_bytes", 1000000, "slot", "b", "owner", b, "max_bytes", 1000000, "recipients",
+        "identity", c, "x25519", RX,
         "expires_at", (json_int_t)4000000000LL, "retention", "delete-on-done");
     assert_non_null(m);
     free(c);
@@ -401,8 +404,9 @@ static void test_bad_encodings(void **state)
     json_object_set_new(j, "creator", json_string("AAAA"));
     refused_json(j, WARD_ERR_FORMAT, "creator: not a DER");
     j = base_manifest();
-    json_array_set_new(json_object_get(j, "recipients"), 0, json_string("QUJD")); /* "ABC" */
-    refused_json(j, WARD_ERR_FORMAT, "recipients[0]");
+    json_object_set_new(json_array_get(json_object_get(j, "recipients"), 0), "identity",
+                        json_string("QUJD")); /* "ABC" */
+    refused_json(j, WARD_ERR_FORMAT, "recipients[0].identity");
     /* an Ed25519 key is not a P-256 key */
     ward_pkey *ed = NULL;
     assert_int_equal(ward_pkey_generate(WARD_KEY_ED25519, &ed), WARD_OK);
@@ -501,6 +505,77 @@ static void test_ranges_and_types(void **state)
     huge[big] = '\0';
     refused(huge, WARD_ERR_LIMIT, NULL);
     free(huge);
+}
+
+/* Each recipient is {"identity", "x25519"}: the result key is signed with the rest. */
+static void test_recipient_x25519(void **state)
+{
+    (void)state;
+    json_t *j = base_manifest();
+    ward_task_manifest *m = NULL;
+    assert_int_equal(parse_json(j, &m), WARD_OK);
+    json_decref(j);
+    uint8_t x[WARD_TASK_X25519_LEN];
+    assert_int_equal(ward_task_recipient_x25519(m, 0, x), WARD_OK);
+    for (size_t i = 0; i < sizeof x; i++)
+        assert_int_equal(x[i], i + 1);
+    assert_int_equal(ward_task_recipient_x25519(m, 1, x), WARD_ERR_NOT_FOUND);
+    char aad[WARD_TASK_AAD_MAX];
+    size_t al = 0;
+    assert_int_equal(ward_task_slot_aad(m, "b", aad, sizeof aad, &al), WARD_OK);
+    assert_string_equal(aad, "ward-task-input-v1/" ID "/b");
+    assert_int_equal(al, strlen(aad));
+    assert_int_equal(ward_task_slot_aad(m, "zz", aad, sizeof aad, NULL), WARD_ERR_NOT_FOUND);
+    assert_int_equal(ward_task_slot_aad(m, "b", aad, 10, NULL), WARD_ERR_OVERFLOW);
+    ward_task_manifest_free(m);
+    /* the key is part of the signed bytes: changing it changes the digest */
+    char *c = spki_b64(g_creator);
+    j = base_manifest();
+    json_array_set_new(json_object_get(j, "recipients"), 0, json_string(c));
+    refused_json(j, WARD_ERR_FORMAT, "recipients[0]: must be an object");
+    j = base_manifest();
+    json_object_set_new(json_array_get(json_object_get(j, "recipients"), 0), "extra",
+                        json_true());
+    refused_json(j, WARD_ERR_FORMAT, "unknown member \"extra\"");
+    j = base_manifest();
+    json_object_del(json_array_get(json_object_get(j, "recipients"), 0), "x25519");
+    refused_json(j, WARD_ERR_FORMAT, "recipients[0].x25519: missing");
+    j = base_manifest();
+    json_object_del(json_array_get(json_object_get(j, "recipients"), 0), "identity");
+    refused_json(j, WARD_ERR_FORMAT, "recipients[0].identity: missing");
+    static const char *const bad[] = {
+        "0102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F20", /* upper case */
+        "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",   /* 31 bytes */
+        "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021", /* 33 */
+        "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",                      /* base64 */
+        "0000000000000000000000000000000000000000000000000000000000000000", /* all zero */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = base_manifest();
+        json_object_set_new(json_array_get(json_object_get(j, "recipients"), 0), "x25519",
+                            json_string(bad[i]));
+        refused_json(j, WARD_ERR_FORMAT, "recipients[0].x25519");
+    }
+    j = base_manifest();
+    json_object_set_new(json_array_get(json_object_get(j, "recipients"), 0), "x25519",
+                        json_integer(1));
+    refused_json(j, WARD_ERR_FORMAT, "recipients[0].x25519");
+    /* two manifests differing only in the result key have different digests */
+    ward_task_manifest *m1 = NULL, *m2 = NULL;
+    j = base_manifest();
+    assert_int_equal(parse_json(j, &m1), WARD_OK);
+    json_object_set_new(json_array_get(json_object_get(j, "recipients"), 0), "x25519",
+                        json_string("ff02030405060708090a0b0c0d0e0f10"
+                                    "1112131415161718191a1b1c1d1e1f20"));
+    assert_int_equal(parse_json(j, &m2), WARD_OK);
+    json_decref(j);
+    uint8_t d1[32], d2[32];
+    ward_task_manifest_digest(m1, d1);
+    ward_task_manifest_digest(m2, d2);
+    assert_memory_not_equal(d1, d2, 32);
+    ward_task_manifest_free(m1);
+    ward_task_manifest_free(m2);
+    free(c);
 }
 
 static void test_authorization(void **state)
@@ -605,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_unknown_members),
         cmocka_unit_test(test_bad_encodings),
         cmocka_unit_test(test_ranges_and_types),
+        cmocka_unit_test(test_recipient_x25519),
         cmocka_unit_test(test_authorization),
         cmocka_unit_test(test_add_signature),
     };

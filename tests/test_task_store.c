@@ -44,10 +44,11 @@ static char *envelope(const char *retention, ward_pkey *const *signers)
 {
     char *c = spki_b64(g_creator), *a = spki_b64(g_owner_a), *b = spki_b64(g_owner_b);
     json_t *j = json_pack(
-        "{s:i,s:s,s:s,s:{s:s},s:{s:s},s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:[s],s:I,s:s}",
+        "{s:i,s:s,s:s,s:{s:s},s:{s:s},s:[{s:s,s:s,s:i},{s:s,s:s,s:i}],s:[{s:s,s:s}],s:I,s:s}",
         "version", 1, "task_id", ID, "creator", c, "function", "builtin", "sql", "params",
         "query", "SELECT 1", "inputs", "a", "a", "owner", a, "max_bytes", 100, "slot", "b",
-        "owner", b, "max_bytes", 100, "recipients", c, "expires_at", (json_int_t)EXPIRES,
+        "owner", b, "max_bytes", 100, "recipients", "identity", c, "x25519",
+        "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20", "expires_at", (json_int_t)EXPIRES,
         "retention", retention);
     free(c);
     free(a);

@@ -288,12 +288,16 @@ static const char EXPECTED[] = "region,total,n\r\nnorth,15,2\r\nsouth,20,1\r\n";
 static ward_task_manifest *manifest(const char *id)
 {
     char *a = spki_b64(g_a.key), *b = spki_b64(g_b.key), *c = spki_b64(g_analyst.key);
+    char x[65]; /* the analyst's X25519 result key: signed in the manifest */
+    for (size_t i = 0; i < 32; i++)
+        snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
     json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:i}, {s:s, s:s, "
-                          "s:i}], s:[s], s:I, s:s}",
+                          "s:i}], s:[{s:s, s:s}], s:I, s:s}",
                           "version", 1, "task_id", id, "creator", a, "function", "builtin", "sql",
                           "params", "query", QUERY, "inputs", "slot", "a", "owner", a,
                           "max_bytes", 1 << 20, "slot", "b", "owner", b, "max_bytes", 1 << 20,
-                          "recipients", c, "expires_at", (json_int_t)g_expires,
+                          "recipients", "identity", c, "x25519", x, "expires_at",
+                          (json_int_t)g_expires,
                           "retention", "delete-on-done");
     free(a);
     free(b);
@@ -471,23 +475,28 @@ static void test_evidence(void **state)
     healthz();
 }
 
-static void test_recipient_key(void **state)
+/* The recipient's result key is the signed manifest's: there is no endpoint to register
+ * another one (it was POST .../recipient-key), and nothing in the run request names a key. */
+static void test_no_recipient_key_endpoint(void **state)
 {
     (void)state;
     char path[128], body[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/recipient-key", g_id);
+    uint8_t osk[32], opk[32];
+    assert_int_equal(ward_x25519_generate(osk, opk), WARD_OK);
     char *k = NULL;
-    assert_int_equal(ward_base64url_encode(g_pk, 32, &k, NULL), WARD_OK);
+    assert_int_equal(ward_base64url_encode(opk, 32, &k, NULL), WARD_OK);
     snprintf(body, sizeof body, "{\"x25519\":\"%s\"}", k);
     free(k);
-    /* only the recipient */
-    resp r = http_as(&g_a, "POST", path, body, strlen(body));
-    expect_error(&r, 403, "forbidden");
-    r = http_as(&g_analyst, "POST", path, "{\"x25519\":\"AAAA\"}", 17);
-    expect_error(&r, 400, "bad_request");
-    r = http_as(&g_analyst, "POST", path, body, strlen(body));
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    resp r = http_as(&g_analyst, "POST", path, body, strlen(body));
+    expect_error(&r, 404, "not_found");
+    r = http_as(&g_a, "POST", path, body, strlen(body));
+    expect_error(&r, 404, "not_found");
+    /* the task view no longer reports registered keys */
+    json_t *j = get_task(&g_analyst);
+    assert_null(json_object_get(j, "recipient_keys"));
+    json_decref(j);
+    ward_wipe(osk, sizeof osk);
 }
 
 static void put_chunk(const ident *who, const char *slot, size_t offset, int final,
@@ -612,6 +621,11 @@ static void test_run_and_result(void **state)
     ward_task_manifest_digest(g_m, digest);
     uint8_t *pt = NULL;
     size_t ptl = 0;
+    /* only the manifest's recipient key opens the result */
+    uint8_t osk[32], opk[32];
+    assert_int_equal(ward_x25519_generate(osk, opk), WARD_OK);
+    assert_int_not_equal(ward_stream_open(osk, digest, 32, enc, encl, &pt, &ptl), WARD_OK);
+    assert_null(pt);
     assert_int_equal(ward_stream_open(g_sk, digest, 32, enc, encl, &pt, &ptl), WARD_OK);
     if (ptl != strlen(EXPECTED) || memcmp(pt, EXPECTED, ptl) != 0)
         fail_msg("result: %.*s", (int)ptl, (const char *)pt);
@@ -737,7 +751,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_setup_identities), cmocka_unit_test(test_create_and_approve),
-        cmocka_unit_test(test_evidence),         cmocka_unit_test(test_recipient_key),
+        cmocka_unit_test(test_evidence),         cmocka_unit_test(test_no_recipient_key_endpoint),
         cmocka_unit_test(test_upload),           cmocka_unit_test(test_run_and_result),
         cmocka_unit_test(test_cancel),           cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_sigterm),

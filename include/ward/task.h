@@ -7,7 +7,9 @@
  * everywhere in Ward (ward_pkey_spki_sha256). The manifest names keys, never names of people:
  *   creator     the key that wrote the manifest (required member "creator");
  *   owners      the key of each input slot ("inputs"[].owner);
- *   recipients  the keys that receive the result ("recipients").
+ *   recipients  the keys that receive the result ("recipients"[].identity); each recipient
+ *               also names, signed with the rest, the X25519 public key its result is
+ *               encrypted to ("recipients"[].x25519): the TA takes it from the manifest.
  * participants = creator ∪ owners ∪ recipients (derived, never written in the manifest; one key
  * that plays several roles counts once). EVERY participant must sign: the creator, every input
  * owner and every recipient. The cancel quorum counts participants; its default is a majority,
@@ -63,6 +65,11 @@ extern "C" {
 #define WARD_TASK_KEEP_DAYS_MAX 3650
 #define WARD_TASK_REASON_MAX 512       /* bytes of a transition reason */
 #define WARD_TASK_SPKI_MAX 1024        /* bytes of a DER SubjectPublicKeyInfo */
+#define WARD_TASK_X25519_LEN 32        /* a recipient's result key (X25519 public key) */
+/* The associated data of a slot's input stream: "ward-task-input-v1/<task_id>/<slot>". */
+#define WARD_TASK_AAD_PREFIX "ward-task-input-v1/"
+#define WARD_TASK_AAD_MAX (sizeof WARD_TASK_AAD_PREFIX + WARD_TASK_ID_HEX_LEN + 1 + \
+                           WARD_TASK_SLOT_NAME_MAX)
 
 /* Why a task was failed when the node found it running at open (crash recovery). */
 #define WARD_TASK_REASON_RESTART "node restarted during run"
@@ -154,6 +161,14 @@ size_t ward_task_recipient_count(const ward_task_manifest *m);
 ward_err ward_task_recipient_at(const ward_task_manifest *m, size_t i,
                                 uint8_t hash[WARD_TASK_HASH_LEN], const uint8_t **spki,
                                 size_t *spki_len);
+/* The X25519 public key recipient i's result is encrypted to (from the signed manifest). */
+ward_err ward_task_recipient_x25519(const ward_task_manifest *m, size_t i,
+                                    uint8_t out[WARD_TASK_X25519_LEN]);
+/* The associated data slot's input stream must carry: WARD_TASK_AAD_PREFIX "<task_id>/<slot>"
+ * (NUL-terminated in out; *len its length, may be NULL). WARD_ERR_NOT_FOUND for an unknown slot;
+ * WARD_ERR_OVERFLOW if cap is too small (WARD_TASK_AAD_MAX always fits). */
+ward_err ward_task_slot_aad(const ward_task_manifest *m, const char *slot, char *out, size_t cap,
+                            size_t *len);
 void ward_task_creator(const ward_task_manifest *m, uint8_t hash[WARD_TASK_HASH_LEN]);
 size_t ward_task_participant_count(const ward_task_manifest *m);
 ward_err ward_task_participant_at(const ward_task_manifest *m, size_t i,

@@ -47,6 +47,7 @@ struct ward_task_manifest {
     struct tslot slots[WARD_TASK_MAX_SLOTS];
     size_t n_slots;
     size_t recipients[WARD_TASK_MAX_RECIPIENTS];
+    uint8_t recipient_x25519[WARD_TASK_MAX_RECIPIENTS][WARD_TASK_X25519_LEN];
     size_t n_recipients;
     size_t creator;
     struct party parties[WARD_TASK_MAX_PARTICIPANTS];
@@ -380,17 +381,44 @@ static ward_err parse_recipients(ward_task_manifest *m, const json_t *r)
         return bad("recipients", "must be an array");
     size_t n = json_array_size(r);
     if (n == 0 || n > WARD_TASK_MAX_RECIPIENTS)
-        return bad("recipients", "must hold 1 .. 64 keys");
+        return bad("recipients", "must hold 1 .. 64 recipients");
+    static const char *const allowed[] = {"identity", "x25519", NULL};
     for (size_t i = 0; i < n; i++) {
         char path[48];
+        const json_t *e = json_array_get(r, i);
         snprintf(path, sizeof path, "recipients[%zu]", i);
-        size_t idx;
-        ward_err err = add_party(m, json_array_get(r, i), path, ROLE_RECIPIENT, &idx);
+        if (!json_is_object(e))
+            return bad(path, "must be an object {\"identity\": ..., \"x25519\": ...}");
+        ward_err err = only_members(e, path, allowed);
         if (err != WARD_OK)
+            return err;
+        size_t idx;
+        snprintf(path, sizeof path, "recipients[%zu].identity", i);
+        if ((err = add_party(m, json_object_get(e, "identity"), path, ROLE_RECIPIENT, &idx)) !=
+            WARD_OK)
             return err;
         for (size_t j = 0; j < i; j++)
             if (m->recipients[j] == idx)
                 return bad(path, "duplicate recipient");
+        snprintf(path, sizeof path, "recipients[%zu].x25519", i);
+        const char *x = NULL;
+        size_t xl = 0;
+        if ((err = get_str(json_object_get(e, "x25519"), path, 2 * WARD_TASK_X25519_LEN, &x,
+                           &xl)) != WARD_OK)
+            return err;
+        if (xl != 2 * WARD_TASK_X25519_LEN || !is_lower_hex(x, xl))
+            return bad(path, "must be 64 lower-case hex digits (a 32-byte X25519 public key)");
+        uint8_t *k = m->recipient_x25519[i];
+        uint8_t any = 0;
+        for (size_t b = 0; b < WARD_TASK_X25519_LEN; b++) {
+            char hi = x[2 * b], lo = x[2 * b + 1];
+            unsigned h = hi <= '9' ? (unsigned)(hi - '0') : (unsigned)(hi - 'a' + 10);
+            unsigned l = lo <= '9' ? (unsigned)(lo - '0') : (unsigned)(lo - 'a' + 10);
+            k[b] = (uint8_t)(h << 4 | l);
+            any |= k[b];
+        }
+        if (any == 0)
+            return bad(path, "the all-zero key is not a public key");
         m->recipients[i] = idx;
         m->n_recipients = i + 1;
     }
@@ -888,6 +916,33 @@ ward_err ward_task_recipient_at(const ward_task_manifest *m, size_t i,
         *spki = p->der;
     if (spki_len != NULL)
         *spki_len = p->der_len;
+    return WARD_OK;
+}
+
+ward_err ward_task_recipient_x25519(const ward_task_manifest *m, size_t i,
+                                    uint8_t out[WARD_TASK_X25519_LEN])
+{
+    if (m == NULL || out == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "task recipient: NULL argument");
+    if (i >= m->n_recipients)
+        return ward_err_set(WARD_ERR_NOT_FOUND, "task %s has no recipient %zu", m->id, i);
+    memcpy(out, m->recipient_x25519[i], WARD_TASK_X25519_LEN);
+    return WARD_OK;
+}
+
+ward_err ward_task_slot_aad(const ward_task_manifest *m, const char *slot, char *out, size_t cap,
+                            size_t *len)
+{
+    if (m == NULL || slot == NULL || out == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "task slot aad: NULL argument");
+    ward_err err = ward_task_slot_find(m, slot, NULL);
+    if (err != WARD_OK)
+        return err;
+    int n = snprintf(out, cap, WARD_TASK_AAD_PREFIX "%s/%s", m->id, slot);
+    if (n < 0 || (size_t)n >= cap)
+        return ward_err_set(WARD_ERR_OVERFLOW, "task slot aad: buffer too small");
+    if (len != NULL)
+        *len = (size_t)n;
     return WARD_OK;
 }
 

@@ -163,15 +163,17 @@ void wardd_ta_init_free(wardd_ta_init *t)
     memset(t, 0, sizeof *t);
 }
 
-ward_err wardd_ta_init_call(ward_tee_instance *inst, const uint8_t digest[32], uint64_t max_input,
-                            wardd_ta_init *out)
+ward_err wardd_ta_init_call(ward_tee_instance *inst, const char *envelope, size_t envelope_len,
+                            uint64_t max_input, wardd_ta_init *out)
 {
     memset(out, 0, sizeof *out);
+    if (envelope_len > RESP_CAP - 64 || memchr(envelope, 0, envelope_len) != NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "TA init: the envelope is too large");
     wr w;
-    ward_err err = wr_new(&w, 4 + 32 + 8);
+    ward_err err = wr_new(&w, 4 + envelope_len + 8);
     if (err != WARD_OK)
         return err;
-    put_bytes(&w, digest, 32);
+    put_bytes(&w, envelope, envelope_len);
     put_u64(&w, max_input);
     uint8_t *resp = NULL;
     size_t rl = 0;
@@ -198,18 +200,17 @@ ward_err wardd_ta_init_call(ward_tee_instance *inst, const uint8_t digest[32], u
     return err;
 }
 
-ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *table, const uint8_t *aad,
-                            size_t aad_len, const uint8_t *chunk, size_t len, int last)
+ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *slot, const uint8_t *chunk,
+                            size_t len, int last)
 {
-    size_t tl = strlen(table);
-    if (tl > 1024 || aad_len > 4096 || len > RESP_CAP)
+    size_t tl = strlen(slot);
+    if (tl > 1024 || len > RESP_CAP)
         return ward_err_set(WARD_ERR_INVALID_ARG, "TA add_input: argument too large");
     wr w;
-    ward_err err = wr_new(&w, 4 + tl + 4 + aad_len + 4 + len + 1);
+    ward_err err = wr_new(&w, 4 + tl + 4 + len + 1);
     if (err != WARD_OK)
         return err;
-    put_bytes(&w, table, tl);
-    put_bytes(&w, aad, aad_len);
+    put_bytes(&w, slot, tl);
     put_bytes(&w, chunk, len);
     uint8_t b = last ? 1 : 0;
     put(&w, &b, 1);
@@ -232,21 +233,13 @@ void wardd_ta_result_free(wardd_ta_result *r)
     memset(r, 0, sizeof *r);
 }
 
-ward_err wardd_ta_run(ward_tee_instance *inst, const char *key_column, const char *query,
-                      const uint8_t recipient_pk[32], wardd_ta_result *out)
+ward_err wardd_ta_run(ward_tee_instance *inst, wardd_ta_result *out)
 {
     memset(out, 0, sizeof *out);
-    size_t kl = key_column != NULL ? strlen(key_column) : 0, ql = strlen(query);
-    if (kl > 65536 || ql > 1048576)
-        return ward_err_set(WARD_ERR_INVALID_ARG, "TA run: argument too large");
     wr w;
-    ward_err err = wr_new(&w, 4 + kl + 4 + ql + 4 + 32);
+    ward_err err = wr_new(&w, 1);
     if (err != WARD_OK)
         return err;
-    if (key_column != NULL)
-        put_bytes(&w, key_column, kl);
-    put_bytes(&w, query, ql);
-    put_bytes(&w, recipient_pk, 32);
     uint8_t *resp = NULL;
     size_t rl = 0;
     err = call(inst, CALL_RUN, &w, &resp, &rl);

@@ -29,7 +29,6 @@
 
 #define FEED_PIECE ((size_t)512 << 10) /* ciphertext bytes per add_input call */
 #define RESULT_BLOB_MAX ((size_t)8 << 20)
-#define AAD_PREFIX "ward-task-input-v1/"
 
 typedef struct wardd_task_rt {
     char id[WARD_TASK_ID_HEX_LEN + 1];
@@ -37,8 +36,6 @@ typedef struct wardd_task_rt {
     wardd_ta_init init;
     char *evidence; /* JSON text of the evidence bundle for init.report */
     size_t evidence_len;
-    int has_rkey[WARD_TASK_MAX_RECIPIENTS];
-    uint8_t rkey[WARD_TASK_MAX_RECIPIENTS][32];
 } wardd_task_rt;
 
 /* ---- helpers --------------------------------------------------------------------------- */
@@ -112,7 +109,6 @@ void wardd_tasks_close(wardd *d)
         rt_kill(d->rt[i]);
         wardd_ta_init_free(&d->rt[i]->init);
         free(d->rt[i]->evidence);
-        ward_wipe(d->rt[i]->rkey, sizeof d->rt[i]->rkey);
         free(d->rt[i]);
     }
     free(d->rt);
@@ -129,25 +125,6 @@ static int is_participant(const ward_task_manifest *m, const uint8_t who[WARD_TA
             return 1;
     }
     return 0;
-}
-
-static int recipient_index(const ward_task_manifest *m, const uint8_t who[WARD_TASK_HASH_LEN])
-{
-    size_t n = ward_task_recipient_count(m);
-    for (size_t i = 0; i < n && i < WARD_TASK_MAX_RECIPIENTS; i++) {
-        uint8_t h[WARD_TASK_HASH_LEN];
-        if (ward_task_recipient_at(m, i, h, NULL, NULL) == WARD_OK &&
-            memcmp(h, who, sizeof h) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
-/* The associated data every slot's stream header must carry: "ward-task-input-v1/<id>/<slot>". */
-static size_t slot_aad(const char *id, const char *slot, char *out, size_t cap)
-{
-    int n = snprintf(out, cap, AAD_PREFIX "%s/%s", id, slot);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 static void fail_task(wardd *d, const char *id, const char *reason, const char *actor)
@@ -189,15 +166,23 @@ static void start_instance(wardd *d, const ward_task_manifest *m, const char *ac
         snprintf(reason, sizeof reason, "TA instance: %s", ward_errmsg());
         goto fail;
     }
-    uint8_t digest[WARD_TASK_HASH_LEN];
-    ward_task_manifest_digest(m, digest);
     uint64_t max_input = 0;
     for (size_t i = 0; i < ward_task_slot_count(m); i++) {
         ward_task_slot_desc sd;
         if (ward_task_slot_at(m, i, &sd) == WARD_OK && sd.max_bytes > max_input)
             max_input = sd.max_bytes;
     }
-    if (wardd_ta_init_call(rt->inst, digest, max_input, &rt->init) != WARD_OK) {
+    /* The TA gets the signed envelope and checks it itself: slots, associated data, query and
+     * the recipient's result key are taken from it inside, not from this process. */
+    char *env = NULL;
+    size_t env_len = 0;
+    if (ward_task_envelope_serialize(m, &env, &env_len) != WARD_OK) {
+        snprintf(reason, sizeof reason, "envelope: %s", ward_errmsg());
+        goto fail;
+    }
+    ward_err ie = wardd_ta_init_call(rt->inst, env, env_len, max_input, &rt->init);
+    free(env);
+    if (ie != WARD_OK) {
         char *le = wardd_ta_last_error(rt->inst);
         snprintf(reason, sizeof reason, "TA init: %s", le != NULL ? le : ward_errmsg());
         free(le);
@@ -324,19 +309,6 @@ static json_t *task_view(wardd *d, const ward_task_manifest *m)
                                ev, "alive", rt->inst != NULL);
         if (ta != NULL)
             json_object_set_new(o, "ta", ta);
-        json_t *rk = json_array();
-        size_t nr = ward_task_recipient_count(m);
-        for (size_t i = 0; rk != NULL && i < nr && i < WARD_TASK_MAX_RECIPIENTS; i++) {
-            uint8_t h[WARD_TASK_HASH_LEN];
-            if (ward_task_recipient_at(m, i, h, NULL, NULL) != WARD_OK)
-                continue;
-            json_t *e = json_pack("{s:o, s:b}", "recipient", b64u(h, sizeof h), "key_registered",
-                                  rt->has_rkey[i]);
-            if (e != NULL)
-                json_array_append_new(rk, e);
-        }
-        if (rk != NULL)
-            json_object_set_new(o, "recipient_keys", rk);
     }
     return o;
 }
@@ -586,58 +558,6 @@ static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
     wardd_reply_json(d, r, 200, o);
 }
 
-static void recipient_key(wardd *d, wardd_req *r, const char *id)
-{
-    ward_task_manifest *m = NULL;
-    ward_err e = ward_task_store_manifest(d->tasks, id, &m);
-    if (e != WARD_OK) {
-        reply_err(d, r, e, "task");
-        return;
-    }
-    int idx = recipient_index(m, r->client);
-    ward_task_manifest_free(m);
-    if (idx < 0) {
-        wardd_reply_error(d, r, 403, "forbidden", "only a recipient registers a result key");
-        return;
-    }
-    check_orphan(d, id, r->client_hex);
-    wardd_task_rt *rt = rt_find(d, id);
-    if (rt == NULL || rt->inst == NULL) {
-        wardd_reply_error(d, r, 409, "state", "the task has no TA instance (not approved, or "
-                                              "already finished)");
-        return;
-    }
-    size_t len = 0;
-    char *body = wardd_body(d, r, WARDD_SMALL_BODY, &len);
-    if (body == NULL)
-        return;
-    json_t *j = NULL;
-    e = ward_json_parse(body, len, &j);
-    free(body);
-    if (e != WARD_OK) {
-        wardd_reply_error(d, r, 400, "bad_json", "%s", ward_errmsg());
-        return;
-    }
-    json_t *k = json_object_get(j, "x25519");
-    uint8_t *raw = NULL;
-    size_t rl = 0;
-    if (!json_is_object(j) || json_object_size(j) != 1 || !json_is_string(k) ||
-        ward_base64url_decode(json_string_value(k), json_string_length(k), &raw, &rl) !=
-            WARD_OK ||
-        rl != 32) {
-        free(raw);
-        json_decref(j);
-        wardd_reply_error(d, r, 400, "bad_request",
-                          "the body must be {\"x25519\": base64url of a 32-byte public key}");
-        return;
-    }
-    json_decref(j);
-    memcpy(rt->rkey[idx], raw, 32);
-    rt->has_rkey[idx] = 1;
-    free(raw);
-    reply_view(d, r, 200, id);
-}
-
 /* Streams one slot's stored ciphertext into the TA. */
 static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
 {
@@ -645,10 +565,6 @@ static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
     ward_err e = ward_task_slot_get(d->tasks, rt->id, slot, &si);
     if (e != WARD_OK)
         return e;
-    char aad[WARD_STREAM_MAX_AAD + 1];
-    size_t al = slot_aad(rt->id, slot, aad, sizeof aad);
-    if (al == 0)
-        return ward_err_set(WARD_ERR_OVERFLOW, "slot associated data too long");
     FILE *f = fopen(si.path, "rb");
     if (f == NULL)
         return ward_err_set(WARD_ERR_IO, "slot \"%s\": ciphertext file missing", slot);
@@ -665,7 +581,7 @@ static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
             break;
         }
         left -= n;
-        e = wardd_ta_add_input(rt->inst, slot, (const uint8_t *)aad, al, buf, n, left == 0);
+        e = wardd_ta_add_input(rt->inst, slot, buf, n, left == 0);
     }
     free(buf);
     fclose(f);
@@ -695,9 +611,8 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
         goto done;
     }
     uint8_t rh[WARD_TASK_HASH_LEN];
-    if (ward_task_recipient_at(m, 0, rh, NULL, NULL) != WARD_OK || !rt->has_rkey[0]) {
-        wardd_reply_error(d, r, 409, "state", "the recipient has not registered its result key "
-                                              "(POST .../recipient-key)");
+    if ((e = ward_task_recipient_at(m, 0, rh, NULL, NULL)) != WARD_OK) {
+        reply_err(d, r, e, "recipient");
         goto done;
     }
     e = ward_task_transition(d->tasks, id, WARD_TASK_RUNNING, NULL, r->client_hex);
@@ -717,23 +632,8 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
         }
     }
     if (reason[0] == 0) {
-        const char *key = NULL, *query = NULL;
-        char cols[WARD_TASK_MAX_COLUMNS * (WARD_TASK_COLUMN_MAX + 1) + 1] = "";
-        if (ward_task_function(m) == WARD_TASK_FN_SQL) {
-            query = ward_task_sql_query(m);
-        } else {
-            key = ward_task_psi_key(m);
-            size_t off = 0;
-            for (size_t i = 0; i < ward_task_psi_column_count(m); i++) {
-                const char *c = ward_task_psi_column(m, i);
-                int n = snprintf(cols + off, sizeof cols - off, "%s%s", i ? "," : "", c);
-                if (n < 0 || (size_t)n >= sizeof cols - off)
-                    break;
-                off += (size_t)n;
-            }
-            query = cols;
-        }
-        if (query == NULL || wardd_ta_run(rt->inst, key, query, rt->rkey[0], &res) != WARD_OK) {
+        /* the TA takes the query and the recipient's key from the manifest it verified */
+        if (wardd_ta_run(rt->inst, &res) != WARD_OK) {
             char *le = wardd_ta_last_error(rt->inst);
             snprintf(reason, sizeof reason, "run: %s", le != NULL ? le : ward_errmsg());
             free(le);
@@ -861,7 +761,7 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
 {
     const char *rest = path + strlen("/v1/tasks");
     char id[WARD_TASK_ID_HEX_LEN + 1] = "", slot[WARD_TASK_SLOT_NAME_MAX + 1] = "";
-    enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RKEY, T_RUN, T_RESULT, T_CANCEL } what;
+    enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RUN, T_RESULT, T_CANCEL } what;
     if (*rest == 0) {
         what = T_CREATE;
     } else {
@@ -880,8 +780,6 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
             what = T_GET;
         else if (strcmp(tail, "/signatures") == 0)
             what = T_SIGS;
-        else if (strcmp(tail, "/recipient-key") == 0)
-            what = T_RKEY;
         else if (strcmp(tail, "/run") == 0)
             what = T_RUN;
         else if (strcmp(tail, "/result") == 0)
@@ -920,7 +818,6 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
     case T_GET: get_task(d, r, id); break;
     case T_SIGS: add_signatures(d, r, id); break;
     case T_INPUT: upload(d, r, id, slot); break;
-    case T_RKEY: recipient_key(d, r, id); break;
     case T_RUN: run_task(d, r, id); break;
     case T_RESULT: get_result(d, r, id); break;
     case T_CANCEL: cancel_task(d, r, id); break;

@@ -169,18 +169,19 @@ typedef struct wardd_ta_init {
     size_t task_pk_len, sign_pk_len, report_len, report_sig_len;
 } wardd_ta_init;
 void wardd_ta_init_free(wardd_ta_init *t);
-ward_err wardd_ta_init_call(ward_tee_instance *inst, const uint8_t digest[32], uint64_t max_input,
-                            wardd_ta_init *out);
-ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *table, const uint8_t *aad,
-                            size_t aad_len, const uint8_t *chunk, size_t len, int last);
+/* init takes the signed task envelope: the TA checks it and takes everything from it. */
+ward_err wardd_ta_init_call(ward_tee_instance *inst, const char *envelope, size_t envelope_len,
+                            uint64_t max_input, wardd_ta_init *out);
+/* One piece of slot's ciphertext (the TA derives the associated data from the manifest). */
+ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *slot, const uint8_t *chunk,
+                            size_t len, int last);
 typedef struct wardd_ta_result {
     uint8_t *result_enc, *statement, *result_sig;
     size_t result_enc_len, statement_len, result_sig_len;
 } wardd_ta_result;
 void wardd_ta_result_free(wardd_ta_result *r);
-/* psi: key_column != NULL (query = the columns list). */
-ward_err wardd_ta_run(ward_tee_instance *inst, const char *key_column, const char *query,
-                      const uint8_t recipient_pk[32], wardd_ta_result *out);
+/* The query (or psi's parameters) and the recipient's key come from the signed manifest. */
+ward_err wardd_ta_run(ward_tee_instance *inst, wardd_ta_result *out);
 /* The TA's last error as "code: message" (malloc'd; NULL when it cannot be had). */
 char *wardd_ta_last_error(ward_tee_instance *inst);
 void wardd_ta_destroy(ward_tee_instance *inst);

@@ -20,6 +20,7 @@
 #include "ward/report.h"
 #include "ward/stream.h"
 #include "ward/ta.h"
+#include "ward/task.h"
 
 enum { WB_NEW = 0, WB_READY, WB_DONE };
 
@@ -45,6 +46,8 @@ static struct {
     bool infer;
     uint64_t max_input;
     uint8_t manifest_digest[WARD_SHA256_LEN];
+    ward_task_manifest *manifest;           /* the verified, signed manifest */
+    uint8_t recipient_pk[WARD_HPKE_PK_LEN]; /* from the manifest */
     uint8_t task_sk[WARD_HPKE_SK_LEN];
     uint8_t task_pk[WARD_HPKE_PK_LEN];
     ward_pkey *sign_key;
@@ -309,21 +312,83 @@ static ward_err dup_out(const void *p, size_t n, uint8_t **out, size_t *out_len)
     return WARD_OK;
 }
 
-ward_err wb_init(const char *function, bool infer, const uint8_t *manifest_digest,
-                 size_t manifest_digest_len, uint64_t max_input, uint8_t **task_pk,
-                 size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len, uint8_t **report,
-                 size_t *report_len, uint8_t **report_sig, size_t *report_sig_len)
+static bool valid_table_name(const char *t);
+
+static const char *fn_name(ward_task_fn fn)
+{
+    return fn == WARD_TASK_FN_SQL ? "sql" : fn == WARD_TASK_FN_PSI ? "psi" : "ta";
+}
+
+/* The envelope, checked inside the TA: nothing of it is taken on the host's word. */
+static ward_err take_manifest(ward_task_fn fn, const char *envelope)
+{
+    if (envelope == NULL || envelope[0] == '\0')
+        return ward_err_set(WARD_ERR_INVALID_ARG, "init: the signed task envelope is required");
+    ward_task_manifest *m = NULL;
+    ward_err err = ward_task_envelope_parse(envelope, strlen(envelope), &m);
+    if (err != WARD_OK)
+        return ward_err_wrap(err, "init");
+    /* every participant must have signed, each signature over these very bytes; expiry is the
+     * host's business (the TA has no trusted clock) */
+    err = ward_task_verify_signatures(m);
+    if (err != WARD_OK) {
+        ward_task_manifest_free(m);
+        return ward_err_wrap(err, "init");
+    }
+    if (ward_task_function(m) != fn) {
+        err = ward_err_set(WARD_ERR_PERMISSION, "init: the manifest's function is %s, this TA "
+                                                "is %s", fn_name(ward_task_function(m)),
+                           fn_name(fn));
+    } else if (ward_task_recipient_count(m) != 1) {
+        err = ward_err_set(WARD_ERR_UNSUPPORTED, "init: one result per task: exactly one "
+                                                 "recipient is supported");
+    } else if (ward_task_slot_count(m) == 0 || ward_task_slot_count(m) > WB_MAX_TABLES) {
+        err = ward_err_set(WARD_ERR_LIMIT, "init: 1 .. %u slots", WB_MAX_TABLES);
+    } else {
+        err = ward_task_recipient_x25519(m, 0, W.recipient_pk);
+    }
+    for (size_t i = 0; err == WARD_OK && i < ward_task_slot_count(m); i++) {
+        ward_task_slot_desc sd;
+        err = ward_task_slot_at(m, i, &sd);
+        if (err == WARD_OK && !valid_table_name(sd.name))
+            err = ward_err_set(WARD_ERR_INVALID_ARG,
+                               "init: slot \"%s\" cannot name a table (no sqlite_ or ward_ "
+                               "prefix)", sd.name);
+    }
+    if (err != WARD_OK) {
+        ward_task_manifest_free(m);
+        ward_wipe(W.recipient_pk, sizeof W.recipient_pk);
+        return err;
+    }
+    ward_task_manifest_digest(m, W.manifest_digest);
+    W.manifest = m;
+    return WARD_OK;
+}
+
+const ward_task_manifest *wb_manifest(void)
+{
+    return W.state == WB_READY ? W.manifest : NULL;
+}
+
+ward_err wb_init(ward_task_fn fn, bool infer, const char *envelope, uint64_t max_input,
+                 uint8_t **task_pk, size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len,
+                 uint8_t **report, size_t *report_len, uint8_t **report_sig,
+                 size_t *report_sig_len)
 {
     if (W.state != WB_NEW)
         return ward_err_set(WARD_ERR_STATE, "init: the task is already initialised");
-    if (manifest_digest_len != WARD_SHA256_LEN)
-        return ward_err_set(WARD_ERR_INVALID_ARG, "init: the manifest digest must be %u bytes",
-                            (unsigned)WARD_SHA256_LEN);
-    W.function = function;
+    /* jansson's hash seed from ward_random, not from a file the sandbox would refuse */
+    size_t seed = 0;
+    if (ward_random(&seed, sizeof seed) != WARD_OK)
+        return ward_err_set(WARD_ERR_CRYPTO, "init: no randomness");
+    json_object_seed(seed | 1u);
+    W.function = fn_name(fn);
     W.infer = infer;
     W.max_input = max_input == 0 ? WB_DEFAULT_MAX_INPUT : max_input;
-    memcpy(W.manifest_digest, manifest_digest, WARD_SHA256_LEN);
-    ward_err err = db_open();
+    ward_err err = take_manifest(fn, envelope);
+    if (err != WARD_OK)
+        return err;
+    err = db_open();
     if (err == WARD_OK)
         err = ward_hpke_generate_keypair(W.task_sk, W.task_pk);
     if (err == WARD_OK)
@@ -610,27 +675,31 @@ static void abort_input(void)
     W.pt_bytes = 0;
 }
 
-static ward_err start_input(const char *table, const uint8_t *aad, size_t aad_len)
+static ward_err start_input(const char *slot)
 {
-    if (!valid_table_name(table))
-        return ward_err_set(WARD_ERR_INVALID_ARG,
-                            "add_input: a table name is [A-Za-z_][A-Za-z0-9_]{0,63}, not "
-                            "starting with sqlite_ or ward_");
+    if (slot == NULL || ward_task_slot_find(W.manifest, slot, NULL) != WARD_OK)
+        return ward_err_set(WARD_ERR_NOT_FOUND, "add_input: slot \"%.64s\" is not in the "
+                                                "manifest", slot != NULL ? slot : "");
     for (size_t i = 0; i < W.n_inputs; i++)
-        if (strcasecmp(W.inputs[i].name, table) == 0)
-            return ward_err_set(WARD_ERR_EXISTS, "add_input: table %s is already loaded", table);
+        if (strcmp(W.inputs[i].name, slot) == 0)
+            return ward_err_set(WARD_ERR_EXISTS, "add_input: slot %s is already loaded", slot);
     if (W.n_inputs == WB_MAX_TABLES)
         return ward_err_set(WARD_ERR_LIMIT, "add_input: at most %u inputs", WB_MAX_TABLES);
+    memset(&W.cur, 0, sizeof W.cur);
+    snprintf(W.cur.name, sizeof W.cur.name, "%s", slot);
+    /* the associated data comes from the manifest: "ward-task-input-v1/<task_id>/<slot>" */
+    char aad[WARD_TASK_AAD_MAX];
+    size_t aad_len = 0;
+    ward_err err = ward_task_slot_aad(W.manifest, slot, aad, sizeof aad, &aad_len);
+    if (err != WARD_OK)
+        return err;
     if (aad_len > WARD_STREAM_MAX_AAD)
         return ward_err_set(WARD_ERR_INVALID_ARG, "add_input: associated data too long");
-    memset(&W.cur, 0, sizeof W.cur);
-    snprintf(W.cur.name, sizeof W.cur.name, "%s", table);
-    if (aad_len > 0)
-        memcpy(W.cur.aad, aad, aad_len);
+    memcpy(W.cur.aad, aad, aad_len);
     W.cur.aad_len = aad_len;
     W.loading = true;
     ward_csv_limits lim = {.max_bytes = W.max_input};
-    ward_err err = ward_stream_decrypt_init(W.task_sk, aad, aad_len, &W.stream);
+    err = ward_stream_decrypt_init(W.task_sk, W.cur.aad, aad_len, &W.stream);
     if (err == WARD_OK)
         err = ward_csv_reader_new(&lim, on_record, NULL, &W.csv);
     if (err == WARD_OK)
@@ -654,17 +723,15 @@ static ward_err feed_plain(const uint8_t *pt, size_t n)
     return err;
 }
 
-ward_err wb_add_input(const char *table, const uint8_t *aad, size_t aad_len,
-                      const uint8_t *chunk, size_t chunk_len, bool last)
+ward_err wb_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, bool last)
 {
     if (W.state != WB_READY)
         return ward_err_set(WARD_ERR_STATE, "add_input: the task is not ready (init first; no "
                                             "input after run)");
     ward_err err = WARD_OK;
     if (!W.loading) {
-        err = start_input(table, aad, aad_len);
-    } else if (strcmp(table, W.cur.name) != 0 || aad_len != W.cur.aad_len ||
-               (aad_len > 0 && memcmp(aad, W.cur.aad, aad_len) != 0)) {
+        err = start_input(slot);
+    } else if (slot == NULL || strcmp(slot, W.cur.name) != 0) {
         /* the input being loaded is abandoned: one input at a time */
         err = ward_err_set(WARD_ERR_STATE,
                            "add_input: input %s is being loaded; another input started before "
@@ -731,12 +798,25 @@ ward_err wb_add_input(const char *table, const uint8_t *aad, size_t aad_len,
 
 size_t wb_table_count(void)
 {
-    return W.n_inputs;
+    return W.manifest != NULL ? ward_task_slot_count(W.manifest) : 0;
 }
 
 const char *wb_table_name(size_t i)
 {
-    return i < W.n_inputs ? W.inputs[i].name : NULL;
+    ward_task_slot_desc sd;
+    if (W.manifest == NULL || ward_task_slot_at(W.manifest, i, &sd) != WARD_OK)
+        return NULL;
+    return sd.name;
+}
+
+/* The loaded input of slot i of the manifest, or NULL. */
+static const wb_input *input_of_slot(size_t i)
+{
+    const char *name = wb_table_name(i);
+    for (size_t k = 0; name != NULL && k < W.n_inputs; k++)
+        if (strcmp(W.inputs[k].name, name) == 0)
+            return &W.inputs[k];
+    return NULL;
 }
 
 /* ---- the query ------------------------------------------------------------------------------- */
@@ -941,14 +1021,19 @@ static void put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* SHA-256 over every input: u32le name length, name, u32le aad length, aad, SHA-256 of the
- * plaintext, u64le records. */
+/* SHA-256 over every input in the manifest's slot order: u32le name length, name, u32le aad
+ * length, aad, SHA-256 of the plaintext, u64le records. */
 static ward_err inputs_digest(uint8_t out[WARD_SHA256_LEN])
 {
     ward_hash_ctx *h = NULL;
     ward_err err = ward_hash_new(WARD_HASH_SHA256, &h);
-    for (size_t i = 0; i < W.n_inputs && err == WARD_OK; i++) {
-        const wb_input *in = &W.inputs[i];
+    size_t ns = wb_table_count();
+    for (size_t i = 0; i < ns && err == WARD_OK; i++) {
+        const wb_input *in = input_of_slot(i);
+        if (in == NULL) {
+            err = ward_err_set(WARD_ERR_STATE, "run: slot %zu has no input", i);
+            break;
+        }
         uint8_t b[8];
         size_t nl = strlen(in->name);
         put_u32(b, (uint32_t)nl);
@@ -972,21 +1057,28 @@ static ward_err inputs_digest(uint8_t out[WARD_SHA256_LEN])
     return err;
 }
 
-ward_err wb_run(const char *query, const char *params, const uint8_t *recipient_pk,
-                size_t recipient_pk_len, uint8_t **result_enc, size_t *result_enc_len,
-                uint8_t **statement, size_t *statement_len, uint8_t **result_sig,
-                size_t *result_sig_len)
+ward_err wb_check_inputs(void)
 {
-    *result_enc = *statement = *result_sig = NULL;
-    *result_enc_len = *statement_len = *result_sig_len = 0;
     if (W.state != WB_READY || W.loading)
         return ward_err_set(WARD_ERR_STATE, "run: the task is not ready (an input is still "
                                             "being loaded, or run already happened)");
-    if (W.n_inputs == 0)
-        return ward_err_set(WARD_ERR_STATE, "run: no input loaded");
-    if (recipient_pk_len != WARD_HPKE_PK_LEN)
-        return ward_err_set(WARD_ERR_INVALID_ARG, "run: the recipient key must be %u bytes",
-                            (unsigned)WARD_HPKE_PK_LEN);
+    /* every slot of the manifest, none left out by the host */
+    for (size_t i = 0; i < wb_table_count(); i++)
+        if (input_of_slot(i) == NULL)
+            return ward_err_set(WARD_ERR_STATE, "run: no input loaded for slot %s (every slot "
+                                                "of the manifest is needed)", wb_table_name(i));
+    return WARD_OK;
+}
+
+ward_err wb_run(const char *query, const char *params, uint8_t **result_enc,
+                size_t *result_enc_len, uint8_t **statement, size_t *statement_len,
+                uint8_t **result_sig, size_t *result_sig_len)
+{
+    *result_enc = *statement = *result_sig = NULL;
+    *result_enc_len = *statement_len = *result_sig_len = 0;
+    ward_err err0 = wb_check_inputs();
+    if (err0 != WARD_OK)
+        return err0;
     sqlite3_stmt *st = NULL;
     ward_csv_writer *w = NULL;
     ward_err err = prepare_query(query, &st);
@@ -1031,7 +1123,7 @@ ward_err wb_run(const char *query, const char *params, const uint8_t *recipient_
         err = ward_sign(W.sign_key, WARD_HASH_SHA256, WARD_SIG_RAW, stmt, sl, result_sig,
                         result_sig_len);
     if (err == WARD_OK)
-        err = ward_stream_seal(recipient_pk, 0, W.manifest_digest, WARD_SHA256_LEN,
+        err = ward_stream_seal(W.recipient_pk, 0, W.manifest_digest, WARD_SHA256_LEN,
                                csv_len ? csv : (const uint8_t *)"", csv_len, result_enc,
                                result_enc_len);
     if (err == WARD_OK)
@@ -1060,7 +1152,10 @@ ward_err wb_destroy(void)
     ward_pkey_free(W.sign_key);
     W.sign_key = NULL;
     ward_wipe(W.task_sk, sizeof W.task_sk);
+    ward_wipe(W.recipient_pk, sizeof W.recipient_pk);
     ward_wipe(W.inputs, sizeof W.inputs);
+    ward_task_manifest_free(W.manifest);
+    W.manifest = NULL;
     W.n_inputs = 0;
     W.state = WB_DONE;
     return WARD_OK;

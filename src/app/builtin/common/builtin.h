@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ward/err.h"
+#include "ward/task.h"
 
 #define WB_MAX_TABLES 64u
 #define WB_MAX_QUERY (64u * 1024u)
@@ -18,25 +19,34 @@
 #define WB_MAX_RESULT (960u * 1024u)
 #define WB_STATEMENT_MAGIC "WARD-RESULT-1"
 
-/* infer: type columns by inference (sql) or keep every column TEXT (psi). */
-ward_err wb_init(const char *function, bool infer, const uint8_t *manifest_digest,
-                 size_t manifest_digest_len, uint64_t max_input, uint8_t **task_pk,
-                 size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len, uint8_t **report,
-                 size_t *report_len, uint8_t **report_sig, size_t *report_sig_len);
-ward_err wb_add_input(const char *table, const uint8_t *aad, size_t aad_len,
-                      const uint8_t *chunk, size_t chunk_len, bool last);
-/* Runs query (which must pass every check) and produces the outputs; params is what the
- * statement's params_sha256 covers (the query for sql). */
-ward_err wb_run(const char *query, const char *params, const uint8_t *recipient_pk,
-                size_t recipient_pk_len, uint8_t **result_enc, size_t *result_enc_len,
-                uint8_t **statement, size_t *statement_len, uint8_t **result_sig,
-                size_t *result_sig_len);
+/* Takes the signed task envelope (docs/formats.md "Task manifest"), checks it inside the TA
+ * (strict parse, every participant's signature, the function is fn, one recipient, slot names
+ * usable as table names) and keeps what the task needs from it: the manifest digest, the slots
+ * and their associated data, the parameters and the recipient's X25519 key. infer: type columns
+ * by inference (sql) or keep every column TEXT (psi). */
+ward_err wb_init(ward_task_fn fn, bool infer, const char *envelope, uint64_t max_input,
+                 uint8_t **task_pk, size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len,
+                 uint8_t **report, size_t *report_len, uint8_t **report_sig,
+                 size_t *report_sig_len);
+/* One piece of the input of slot (a slot of the manifest; its table has the slot's name). */
+ward_err wb_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, bool last);
+/* Runs query (which must pass every check) once every slot of the manifest is loaded, and
+ * produces the outputs, encrypted to the manifest's recipient; params is what the statement's
+ * params_sha256 covers (the query for sql). */
+ward_err wb_run(const char *query, const char *params, uint8_t **result_enc,
+                size_t *result_enc_len, uint8_t **statement, size_t *statement_len,
+                uint8_t **result_sig, size_t *result_sig_len);
+/* WARD_OK when the task may run: ready, no input half loaded, an input for every slot of the
+ * manifest (else WARD_ERR_STATE naming the first missing slot). */
+ward_err wb_check_inputs(void);
+/* The verified manifest while the task is ready (after init, before run); else NULL. */
+const ward_task_manifest *wb_manifest(void);
 ward_err wb_last_error(char **message);
 ward_err wb_destroy(void);
 /* Records the message of a failed call for last_error; returns err. */
 ward_err wb_note(ward_err err);
 
-/* Loaded inputs, in the order they were completed. */
+/* The manifest's slots (= tables), in manifest order (NULL before init / out of range). */
 size_t wb_table_count(void);
 const char *wb_table_name(size_t i);
 

@@ -15,52 +15,41 @@
 
 #define PSI_MAX_COLUMNS 256u
 
-ward_err psi_init(const uint8_t *manifest_digest, size_t manifest_digest_len, uint64_t max_input,
-                  uint8_t **task_pk, size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len,
-                  uint8_t **report, size_t *report_len, uint8_t **report_sig,
-                  size_t *report_sig_len)
+ward_err psi_init(const char *envelope, uint64_t max_input, uint8_t **task_pk,
+                  size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len, uint8_t **report,
+                  size_t *report_len, uint8_t **report_sig, size_t *report_sig_len)
 {
-    return wb_note(wb_init("psi", false, manifest_digest, manifest_digest_len, max_input, task_pk,
-                           task_pk_len, sign_pk, sign_pk_len, report, report_len, report_sig,
+    return wb_note(wb_init(WARD_TASK_FN_PSI, false, envelope, max_input, task_pk, task_pk_len,
+                           sign_pk, sign_pk_len, report, report_len, report_sig,
                            report_sig_len));
 }
 
-ward_err psi_add_input(const char *table, const uint8_t *aad, size_t aad_len,
-                       const uint8_t *chunk, size_t chunk_len, bool last)
+ward_err psi_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, bool last)
 {
-    return wb_note(wb_add_input(table, aad, aad_len, chunk, chunk_len, last));
+    return wb_note(wb_add_input(slot, chunk, chunk_len, last));
 }
 
 /* The query: SELECT "c1","c2" FROM "t0" WHERE "k" <> '' AND "k" IN (SELECT "k" FROM "t1") AND
- * ... ORDER BY rowid. columns: names of the first input's columns separated by ','. */
-static ward_err build_query(const char *key_column, const char *columns, char *q, size_t cap)
+ * ... ORDER BY rowid, the tables in the manifest's slot order. The key column and the columns
+ * are the signed manifest's params.key and params.columns. */
+static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
 {
+    const char *key_column = ward_task_psi_key(m);
     size_t nt = wb_table_count();
     if (nt < 2)
         return ward_err_set(WARD_ERR_STATE, "psi: at least two inputs are needed");
-    if (key_column[0] == '\0' || columns[0] == '\0')
+    size_t ncol = ward_task_psi_column_count(m);
+    if (key_column == NULL || key_column[0] == '\0' || ncol == 0)
         return ward_err_set(WARD_ERR_INVALID_ARG, "psi: the key column and the columns are "
                                                   "required");
+    if (ncol > PSI_MAX_COLUMNS)
+        return ward_err_set(WARD_ERR_LIMIT, "psi: at most %u columns", PSI_MAX_COLUMNS);
     strcpy(q, "SELECT ");
     ward_err err = WARD_OK;
-    size_t ncol = 0;
-    const char *p = columns;
-    while (err == WARD_OK) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        if (n == 0 || n > 1024)
-            return ward_err_set(WARD_ERR_INVALID_ARG, "psi: an empty or too long column name");
-        if (++ncol > PSI_MAX_COLUMNS)
-            return ward_err_set(WARD_ERR_LIMIT, "psi: at most %u columns", PSI_MAX_COLUMNS);
-        char name[1025];
-        memcpy(name, p, n);
-        name[n] = '\0';
-        if (ncol > 1 && strlen(q) + 1 < cap)
+    for (size_t i = 0; i < ncol && err == WARD_OK; i++) {
+        if (i > 0 && strlen(q) + 1 < cap)
             strcat(q, ",");
-        err = wb_quote_ident(q, cap, name);
-        if (comma == NULL)
-            break;
-        p = comma + 1;
+        err = wb_quote_ident(q, cap, ward_task_psi_column(m, i));
     }
     if (err == WARD_OK && strlen(q) + 16 < cap)
         strcat(q, " FROM ");
@@ -95,26 +84,39 @@ static ward_err build_query(const char *key_column, const char *columns, char *q
     return err;
 }
 
-ward_err psi_run(const char *key_column, const char *columns, const uint8_t *recipient_pk,
-                 size_t recipient_pk_len, uint8_t **result_enc, size_t *result_enc_len,
-                 uint8_t **statement, size_t *statement_len, uint8_t **result_sig,
-                 size_t *result_sig_len)
+ward_err psi_run(uint8_t **result_enc, size_t *result_enc_len, uint8_t **statement,
+                 size_t *statement_len, uint8_t **result_sig, size_t *result_sig_len)
 {
+    *result_enc = *statement = *result_sig = NULL;
+    *result_enc_len = *statement_len = *result_sig_len = 0;
+    const ward_task_manifest *m = wb_manifest();
+    if (m == NULL || ward_task_psi_key(m) == NULL)
+        return wb_note(ward_err_set(WARD_ERR_STATE, "run: the task is not ready (init first; "
+                                                    "run happens once)"));
+    ward_err ready = wb_check_inputs();
+    if (ready != WARD_OK)
+        return wb_note(ready);
     size_t cap = 64u * 1024u;
     char *q = calloc(1, cap);
-    /* params covered by the statement: key column, LF, columns */
-    size_t plen = strlen(key_column) + strlen(columns) + 2;
+    /* params covered by the statement: key column, LF, the columns joined by ',' */
+    size_t ncol = ward_task_psi_column_count(m);
+    size_t plen = strlen(ward_task_psi_key(m)) + 2;
+    for (size_t i = 0; i < ncol; i++)
+        plen += strlen(ward_task_psi_column(m, i)) + 1;
     char *params = malloc(plen);
     ward_err err = WARD_OK;
     if (q == NULL || params == NULL)
         err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
     if (err == WARD_OK) {
-        snprintf(params, plen, "%s\n%s", key_column, columns);
-        err = build_query(key_column, columns, q, cap);
+        size_t off = (size_t)snprintf(params, plen, "%s\n", ward_task_psi_key(m));
+        for (size_t i = 0; i < ncol && off < plen; i++)
+            off += (size_t)snprintf(params + off, plen - off, "%s%s", i ? "," : "",
+                                    ward_task_psi_column(m, i));
+        err = build_query(m, q, cap);
     }
     if (err == WARD_OK)
-        err = wb_run(q, params, recipient_pk, recipient_pk_len, result_enc, result_enc_len,
-                     statement, statement_len, result_sig, result_sig_len);
+        err = wb_run(q, params, result_enc, result_enc_len, statement, statement_len,
+                     result_sig, result_sig_len);
     free(q);
     free(params);
     return wb_note(err);

@@ -6,28 +6,34 @@
 #include "builtin.h"
 #include "sql_ta.h"
 
-ward_err sql_init(const uint8_t *manifest_digest, size_t manifest_digest_len, uint64_t max_input,
-                  uint8_t **task_pk, size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len,
-                  uint8_t **report, size_t *report_len, uint8_t **report_sig,
-                  size_t *report_sig_len)
+ward_err sql_init(const char *envelope, uint64_t max_input, uint8_t **task_pk,
+                  size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len, uint8_t **report,
+                  size_t *report_len, uint8_t **report_sig, size_t *report_sig_len)
 {
-    return wb_note(wb_init("sql", true, manifest_digest, manifest_digest_len, max_input, task_pk,
-                           task_pk_len, sign_pk, sign_pk_len, report, report_len, report_sig,
+    return wb_note(wb_init(WARD_TASK_FN_SQL, true, envelope, max_input, task_pk, task_pk_len,
+                           sign_pk, sign_pk_len, report, report_len, report_sig,
                            report_sig_len));
 }
 
-ward_err sql_add_input(const char *table, const uint8_t *aad, size_t aad_len,
-                       const uint8_t *chunk, size_t chunk_len, bool last)
+ward_err sql_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, bool last)
 {
-    return wb_note(wb_add_input(table, aad, aad_len, chunk, chunk_len, last));
+    return wb_note(wb_add_input(slot, chunk, chunk_len, last));
 }
 
-ward_err sql_run(const char *query, const uint8_t *recipient_pk, size_t recipient_pk_len,
-                 uint8_t **result_enc, size_t *result_enc_len, uint8_t **statement,
+/* The query is the signed manifest's params.query: the host passes nothing. */
+ward_err sql_run(uint8_t **result_enc, size_t *result_enc_len, uint8_t **statement,
                  size_t *statement_len, uint8_t **result_sig, size_t *result_sig_len)
 {
-    return wb_note(wb_run(query, query, recipient_pk, recipient_pk_len, result_enc,
-                          result_enc_len, statement, statement_len, result_sig, result_sig_len));
+    const ward_task_manifest *m = wb_manifest();
+    const char *query = m != NULL ? ward_task_sql_query(m) : NULL;
+    if (query == NULL) {
+        *result_enc = *statement = *result_sig = NULL;
+        *result_enc_len = *statement_len = *result_sig_len = 0;
+        return wb_note(ward_err_set(WARD_ERR_STATE, "run: the task is not ready (init first; "
+                                                    "run happens once)"));
+    }
+    return wb_note(wb_run(query, query, result_enc, result_enc_len, statement, statement_len,
+                          result_sig, result_sig_len));
 }
 
 ward_err sql_last_error(char **message)
