@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "testutil.h"
+#include "wardd_harness.h"
 #include "ward/crypto.h"
 #include "ward/ear.h"
 #include "ward/encoding.h"
@@ -24,98 +25,18 @@
 #include "ward/nonce.h"
 #include "ward/rot.h"
 
-static char *g_tmp;
-static char g_data[4096];
-static char g_pin[128]; /* "sha256//BASE64" */
-static int g_port;
-static pid_t g_pid = -1;
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void kill_daemon(void)
-{
-    if (g_pid > 0) {
-        kill(g_pid, SIGKILL);
-        waitpid(g_pid, NULL, 0);
-        g_pid = -1;
-    }
-}
+static tu_wardd W;
 
 static int start_daemon(void **state)
 {
     (void)state;
-    const char *bd = getenv("WARD_BUILD_DIR");
-    if (bd == NULL) {
-        fprintf(stderr, "WARD_BUILD_DIR is not set\n");
-        return -1;
-    }
-    char bin[4096], port_file[4096];
-    snprintf(bin, sizeof bin, "%s/wardd", bd);
-    g_tmp = tu_mkdtemp();
-    snprintf(g_data, sizeof g_data, "%s/data", g_tmp);
-    snprintf(port_file, sizeof port_file, "%s/port.json", g_tmp);
-    g_pid = fork();
-    if (g_pid < 0)
-        return -1;
-    if (g_pid == 0) {
-        if (freopen("/dev/null", "w", stdout) == NULL)
-            _exit(126);
-        execl(bin, bin, "--foreground", "--data-dir", g_data, "--listen", "127.0.0.1:0",
-              "--port-file", port_file, "--log-level", "warn", (char *)NULL);
-        _exit(127);
-    }
-    /* Up to 60 s: the self-test and a sanitizer build are slow to start. */
-    for (int i = 0; i < 600; i++) {
-        int st;
-        if (waitpid(g_pid, &st, WNOHANG) == g_pid) {
-            fprintf(stderr, "wardd exited during start-up (status %d)\n", st);
-            g_pid = -1;
-            return -1;
-        }
-        FILE *f = fopen(port_file, "r");
-        if (f != NULL) {
-            char line[1024] = {0};
-            size_t n = fread(line, 1, sizeof line - 1, f);
-            fclose(f);
-            json_error_t je;
-            json_t *j = json_loadb(line, n, 0, &je);
-            const char *spki = json_string_value(json_object_get(j, "tls_spki_sha256"));
-            json_int_t port = json_integer_value(json_object_get(j, "port"));
-            uint8_t h[32];
-            char *b64 = NULL;
-            size_t bl = 0;
-            int ok = spki != NULL && port > 0 && port < 65536 &&
-                     ward_hex_decode_fixed(spki, strlen(spki), h, sizeof h) == WARD_OK &&
-                     ward_base64_encode(h, sizeof h, &b64, &bl) == WARD_OK;
-            if (ok) {
-                snprintf(g_pin, sizeof g_pin, "sha256//%s", b64);
-                g_port = (int)port;
-            }
-            free(b64);
-            json_decref(j);
-            if (ok)
-                return 0;
-        }
-        sleep_ms(100);
-    }
-    fprintf(stderr, "wardd did not write its port file\n");
-    kill_daemon();
-    return -1;
+    return tu_wardd_start(&W);
 }
 
 static int stop_daemon(void **state)
 {
     (void)state;
-    kill_daemon();
-    if (g_tmp != NULL) {
-        tu_rmtree(g_tmp);
-        free(g_tmp);
-        g_tmp = NULL;
-    }
+    tu_wardd_stop(&W);
     return 0;
 }
 
@@ -145,7 +66,7 @@ static resp http(const char *method, const char *path, const char *body, size_t 
 {
     resp r = {0, calloc(1, 1), 0};
     char url[256];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", g_port, path);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", W.port, path);
     CURL *c = curl_easy_init();
     assert_non_null(c);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -155,7 +76,7 @@ static resp http(const char *method, const char *path, const char *body, size_t 
      * its public key is pinned from the port file. */
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, g_pin);
+    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, W.pin);
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -221,7 +142,7 @@ static void challenge(char out[2 * WARD_NONCE_LEN + 1], uint8_t nonce[WARD_NONCE
 static json_t *make_evidence(const uint8_t nonce[WARD_NONCE_LEN])
 {
     ward_rot *rot = NULL;
-    assert_int_equal(ward_rot_open(g_data, 0, &rot), WARD_OK);
+    assert_int_equal(ward_rot_open(W.data, 0, &rot), WARD_OK);
     uint8_t rd[64], report[WARD_REPORT_LEN], sig[WARD_REPORT_SIG_LEN];
     assert_int_equal(ward_evidence_nonce_report_data(nonce, WARD_NONCE_LEN, rd), WARD_OK);
     assert_int_equal(ward_evidence_node_report(rot, rd, report, sig), WARD_OK);
@@ -452,17 +373,17 @@ static void test_metrics(void **state)
 static void test_sigterm(void **state)
 {
     (void)state;
-    assert_true(g_pid > 0);
-    assert_int_equal(kill(g_pid, SIGTERM), 0);
+    assert_true(W.pid > 0);
+    assert_int_equal(kill(W.pid, SIGTERM), 0);
     int st = 0;
     pid_t w = 0;
     for (int i = 0; i < 600 && w == 0; i++) {
-        w = waitpid(g_pid, &st, WNOHANG);
+        w = waitpid(W.pid, &st, WNOHANG);
         if (w == 0)
-            sleep_ms(100);
+            tu_sleep_ms(100);
     }
-    assert_int_equal(w, g_pid);
-    g_pid = -1;
+    assert_int_equal(w, W.pid);
+    W.pid = -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         fprintf(stderr, "wardd: status %d (exited %d, code %d)\n", st, WIFEXITED(st),
                 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
