@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -20,10 +21,15 @@ int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
                           void *arg);
 
+/* Owned by the creating thread, which waits on `ready` until the new thread has taken fn and
+ * arg and left the call thread's CPU: so when pthread_create returns, the thread already runs
+ * with every CPU (the seccomp filter only lets a thread set its own affinity, so the creator
+ * cannot do it for the new one). */
 typedef struct tramp {
     void *(*fn)(void *);
     void *arg;
     int reset_cpus;
+    sem_t ready;
 } tramp;
 
 static pthread_key_t key;
@@ -43,14 +49,16 @@ static void make_key(void)
 
 static void *trampoline(void *v)
 {
-    tramp t = *(tramp *)v;
-    free(v);
+    tramp *t = v;
+    void *(*fn)(void *) = t->fn;
+    void *arg = t->arg;
     pthread_setspecific(key, &ward__ta_threads);
     /* The host keeps the call thread on its caller's CPU during blocking calls; a thread the
      * TA starts must not inherit that. */
-    if (t.reset_cpus)
+    if (t->reset_cpus)
         sched_setaffinity(0, sizeof ward__ta.cpus, &ward__ta.cpus);
-    return t.fn(t.arg);
+    sem_post(&t->ready); /* t belongs to the creator from here on */
+    return fn(arg);
 }
 
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
@@ -71,6 +79,11 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
     tr->fn = fn;
     tr->arg = arg;
     tr->reset_cpus = ward__ta.have_cpus;
+    if (sem_init(&tr->ready, 0, 0) != 0) {
+        free(tr);
+        __atomic_sub_fetch(&ward__ta_threads, 1, __ATOMIC_SEQ_CST);
+        return EAGAIN;
+    }
     if (attr != NULL && tr->reset_cpus) {
         /* an explicit affinity in attr wins (glibc reports all CPUs when none was set) */
         cpu_set_t a;
@@ -78,9 +91,12 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(
             tr->reset_cpus = 0;
     }
     int r = __real_pthread_create(t, attr, trampoline, tr);
-    if (r != 0) {
-        free(tr);
+    if (r != 0)
         __atomic_sub_fetch(&ward__ta_threads, 1, __ATOMIC_SEQ_CST);
-    }
+    else
+        while (sem_wait(&tr->ready) != 0 && errno == EINTR)
+            ;
+    sem_destroy(&tr->ready);
+    free(tr);
     return r;
 }
