@@ -32,9 +32,14 @@ for c in version selftest demo; do
 done
 check "selftest" 0 "$ward" selftest;               contains "selftest" "all checks passed"
 check "selftest --json" 0 "$ward" --json selftest; contains "selftest --json" '"ok": true'
-check "demo" 0 "$ward" demo
-contains "demo refuses a flipped bit" "one flipped bit: *refused"
-contains "demo refuses another slot" "presented as slot B: *refused"
+check "demo" 0 "$ward" demo --rows 2000
+contains "demo sql result" "sql result: [0-9][0-9]* rows"
+contains "demo psi result" "psi result: [0-9][0-9]* common patient ids"
+contains "demo evidence" "evidence verified"
+contains "demo result signature" "result signature verified"
+contains "demo trust line" "not from this machine's root"
+contains "demo node stopped" "Node stopped (SIGTERM, exit 0)"
+check "demo bad --rows" 2 "$ward" demo --rows 5
 check "demo extra arg" 2 "$ward" demo now
 rm -f /tmp/ward-cli-out.$$
 [ "$fails" -eq 0 ] && echo "cli_ward: all checks passed"
