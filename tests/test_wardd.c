@@ -42,91 +42,20 @@ static int stop_daemon(void **state)
 
 /* ---- HTTP ----------------------------------------------------------------------------------- */
 
-typedef struct resp {
-    long status;
-    char *body;
-    size_t len;
-} resp;
-
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    resp *r = arg;
-    size_t add = sz * n;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + r->len, p, add);
-    r->body = nb;
-    r->len += add;
-    r->body[r->len] = 0;
-    return add;
-}
+typedef tu_resp resp;
 
 static resp http(const char *method, const char *path, const char *body, size_t len)
 {
-    resp r = {0, calloc(1, 1), 0};
-    char url[256];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", W.port, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    /* The server's certificate is self-signed (attested TLS will replace it): instead of a CA,
-     * its public key is pinned from the port file. */
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, W.pin);
-    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
-    assert_int_equal(rc, CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r;
+    return tu_wardd_request(&W, NULL, NULL, method, path, body, len);
 }
 
-static json_t *json_of(const resp *r)
-{
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->len, 0, &je);
-    if (j == NULL)
-        fprintf(stderr, "not JSON: %s\n", r->body);
-    assert_non_null(j);
-    return j;
-}
-
-/* An error reply: the status and {"error": code, "message": non-empty}. */
-static void expect_error(resp *r, long status, const char *code)
-{
-    if (r->status != status)
-        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
-    assert_int_equal(r->status, status);
-    json_t *j = json_of(r);
-    assert_string_equal(json_string_value(json_object_get(j, "error")), code);
-    const char *m = json_string_value(json_object_get(j, "message"));
-    assert_non_null(m);
-    assert_true(strlen(m) > 0);
-    json_decref(j);
-    free(r->body);
-}
 
 /* POST /v1/attestation/challenge -> 32-byte nonce (hex in out). */
 static void challenge(char out[2 * WARD_NONCE_LEN + 1], uint8_t nonce[WARD_NONCE_LEN])
 {
     resp r = http("POST", "/v1/attestation/challenge", NULL, 0);
     assert_int_equal(r.status, 200);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     const char *n = json_string_value(json_object_get(j, "nonce"));
     assert_non_null(n);
     assert_int_equal(strlen(n), 2 * WARD_NONCE_LEN);
@@ -178,7 +107,7 @@ static void test_healthz(void **state)
     (void)state;
     resp r = http("GET", "/healthz", NULL, 0);
     assert_int_equal(r.status, 200);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
     json_decref(j);
     free(r.body);
@@ -188,30 +117,30 @@ static void test_errors(void **state)
 {
     (void)state;
     resp r = http("GET", "/nope", NULL, 0);
-    expect_error(&r, 404, "not_found");
+    tu_expect_error(&r, 404, "not_found");
     r = http("GET", "/v1/attestation/verify/", NULL, 0);
-    expect_error(&r, 404, "not_found");
+    tu_expect_error(&r, 404, "not_found");
     r = http("GET", "/v1/attestation/verify", NULL, 0);
-    expect_error(&r, 405, "method_not_allowed");
+    tu_expect_error(&r, 405, "method_not_allowed");
     r = http("DELETE", "/healthz", NULL, 0);
-    expect_error(&r, 405, "method_not_allowed");
+    tu_expect_error(&r, 405, "method_not_allowed");
     r = http("POST", "/v1/attestation/verify", "{\"evidence\": ", 13);
-    expect_error(&r, 400, "bad_json");
+    tu_expect_error(&r, 400, "bad_json");
     r = http("POST", "/v1/attestation/verify", "[1,2]", 5);
-    expect_error(&r, 400, "bad_request");
+    tu_expect_error(&r, 400, "bad_request");
     r = http("POST", "/v1/attestation/verify", "{\"evidence\":{},\"extra\":1}", 25);
-    expect_error(&r, 400, "bad_request");
+    tu_expect_error(&r, 400, "bad_request");
     r = http("POST", "/v1/attestation/verify", "{\"nonce\":\"00\"}", 14);
-    expect_error(&r, 400, "bad_request");
+    tu_expect_error(&r, 400, "bad_request");
     r = http("POST", "/v1/attestation/verify", "{\"evidence\":{},\"nonce\":\"zz\"}", 28);
-    expect_error(&r, 400, "bad_request");
+    tu_expect_error(&r, 400, "bad_request");
     r = http("POST", "/v1/attestation/verify", "{\"evidence\":{},\"policy\":{\"bogus\":1}}", 36);
-    expect_error(&r, 400, "bad_policy");
+    tu_expect_error(&r, 400, "bad_policy");
     r = http("POST", "/v1/attestation/challenge", "not json", 8);
-    expect_error(&r, 400, "bad_json");
+    tu_expect_error(&r, 400, "bad_json");
     /* Invalid UTF-8 inside a JSON string. */
     r = http("POST", "/v1/attestation/verify", "{\"evidence\":\"\xff\"}", 17);
-    expect_error(&r, 400, "bad_json");
+    tu_expect_error(&r, 400, "bad_json");
 }
 
 static void test_too_large(void **state)
@@ -222,7 +151,7 @@ static void test_too_large(void **state)
     char *big = malloc(n);
     memset(big, ' ', n);
     resp r = http("POST", "/v1/attestation/challenge", big, n);
-    expect_error(&r, 413, "too_large");
+    tu_expect_error(&r, 413, "too_large");
     free(big);
     /* Above the HTTP layer's limit: 413 (its body is libevent's; only the status is checked). */
     n = (size_t)11 << 20;
@@ -248,7 +177,7 @@ static void test_attestation(void **state)
     if (r.status != 200)
         fprintf(stderr, "verify: %ld %s\n", r.status, r.body);
     assert_int_equal(r.status, 200);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "warning");
     assert_true(json_is_array(json_object_get(j, "reasons")));
     assert_true(json_array_size(json_object_get(j, "reasons")) > 0);
@@ -279,7 +208,7 @@ static void test_attestation(void **state)
 
     /* The same nonce again: refused. */
     r = verify(ev, nhex);
-    expect_error(&r, 422, "nonce_refused");
+    tu_expect_error(&r, 422, "nonce_refused");
     json_decref(ev);
 
     /* A nonce this node never issued: refused. */
@@ -290,7 +219,7 @@ static void test_attestation(void **state)
         snprintf(fhex + 2 * i, 3, "%02x", fake[i]);
     ev = make_evidence(fake);
     r = verify(ev, fhex);
-    expect_error(&r, 422, "nonce_refused");
+    tu_expect_error(&r, 422, "nonce_refused");
     json_decref(ev);
 
     /* Tampered evidence (a changed signature byte): refused with the reason. */
@@ -304,7 +233,7 @@ static void test_attestation(void **state)
     free(bad);
     r = verify(ev, nhex);
     assert_int_equal(r.status, 422);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "error")), "evidence_refused");
     const char *msg = json_string_value(json_object_get(j, "message"));
     assert_non_null(msg);

@@ -53,88 +53,15 @@ static int stop_daemon(void **state)
 
 /* ---- HTTP ----------------------------------------------------------------------------------- */
 
-typedef struct resp {
-    long status;
-    char *body;
-    size_t len;
-} resp;
-
-static size_t on_data(char *p, size_t sz, size_t n, void *arg)
-{
-    resp *r = arg;
-    size_t add = sz * n;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + r->len, p, add);
-    r->body = nb;
-    r->len += add;
-    r->body[r->len] = 0;
-    return add;
-}
+typedef tu_resp resp;
 
 static resp http_as(const ident *who, const char *method, const char *path, const char *body,
                     size_t len)
 {
-    resp r = {0, calloc(1, 1), 0};
-    char url[256];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", W.port, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    /* The server's key is pinned from the port file. */
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, W.pin);
-    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (who != NULL) {
-        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(c, CURLOPT_SSLCERT, who->cert_path);
-        curl_easy_setopt(c, CURLOPT_SSLKEY, who->key_path);
-    }
-    if (body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
-    assert_int_equal(rc, CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r;
+    return tu_wardd_request(&W, who ? who->cert_path : NULL, who ? who->key_path : NULL, method,
+                            path, body, len);
 }
 
-static json_t *json_of(const resp *r)
-{
-    json_error_t je;
-    json_t *j = json_loadb(r->body, r->len, 0, &je);
-    if (j == NULL)
-        fprintf(stderr, "not JSON: %s\n", r->body);
-    assert_non_null(j);
-    return j;
-}
-
-static void expect_error(resp *r, long status, const char *code)
-{
-    if (r->status != status)
-        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
-    assert_int_equal(r->status, status);
-    json_t *j = json_of(r);
-    assert_string_equal(json_string_value(json_object_get(j, "error")), code);
-    const char *m = json_string_value(json_object_get(j, "message"));
-    assert_non_null(m);
-    assert_true(strlen(m) > 0);
-    json_decref(j);
-    free(r->body);
-}
 
 static resp http(const char *method, const char *path, const char *body, size_t len)
 {
@@ -248,7 +175,7 @@ static json_t *get_task(const ident *who)
     if (r.status != 200)
         fprintf(stderr, "GET task: %ld %s\n", r.status, r.body);
     assert_int_equal(r.status, 200);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     free(r.body);
     return j;
 }
@@ -292,15 +219,15 @@ static void test_create_and_approve(void **state)
     char *env = envelope(partial);
     /* no client certificate: 401 */
     resp r = http("POST", "/v1/tasks", env, strlen(env));
-    expect_error(&r, 401, "unauthenticated");
+    tu_expect_error(&r, 401, "unauthenticated");
     /* an outsider may not post it */
     r = http_as(&g_outsider, "POST", "/v1/tasks", env, strlen(env));
-    expect_error(&r, 403, "forbidden");
+    tu_expect_error(&r, 403, "forbidden");
     r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
     if (r.status != 201)
         fprintf(stderr, "create: %ld %s\n", r.status, r.body);
     assert_int_equal(r.status, 201);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     free(r.body);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "created");
     assert_int_equal(json_array_size(json_object_get(j, "signatures_missing")), 1);
@@ -310,7 +237,7 @@ static void test_create_and_approve(void **state)
     /* the same task again: 409 */
     env = envelope(partial);
     r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
-    expect_error(&r, 409, "exists");
+    tu_expect_error(&r, 409, "exists");
     free(env);
     ward_task_manifest_free(partial);
     healthz();
@@ -327,7 +254,7 @@ static void test_create_and_approve(void **state)
     if (r.status != 200)
         fprintf(stderr, "signatures: %ld %s\n", r.status, r.body);
     assert_int_equal(r.status, 200);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     free(r.body);
     if (strcmp(json_string_value(json_object_get(j, "state")), "approved") != 0)
         fail_msg("not approved: %s", json_string_value(json_object_get(j, "reason")));
@@ -390,9 +317,9 @@ static void test_evidence(void **state)
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s", g_id);
     resp r = http_as(&g_outsider, "GET", path, NULL, 0);
-    expect_error(&r, 403, "forbidden");
+    tu_expect_error(&r, 403, "forbidden");
     r = http("GET", path, NULL, 0);
-    expect_error(&r, 401, "unauthenticated");
+    tu_expect_error(&r, 401, "unauthenticated");
     healthz();
 }
 
@@ -410,9 +337,9 @@ static void test_no_recipient_key_endpoint(void **state)
     snprintf(body, sizeof body, "{\"x25519\":\"%s\"}", k);
     free(k);
     resp r = http_as(&g_analyst, "POST", path, body, strlen(body));
-    expect_error(&r, 404, "not_found");
+    tu_expect_error(&r, 404, "not_found");
     r = http_as(&g_a, "POST", path, body, strlen(body));
-    expect_error(&r, 404, "not_found");
+    tu_expect_error(&r, 404, "not_found");
     /* the task view no longer reports registered keys */
     json_t *j = get_task(&g_analyst);
     assert_null(json_object_get(j, "recipient_keys"));
@@ -446,14 +373,14 @@ static void upload(const ident *who, const char *slot, const char *csv)
     if (r.status != 200)
         fprintf(stderr, "upload: %ld %s\n", r.status, r.body);
     assert_int_equal(r.status, 200);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     assert_int_equal(json_integer_value(json_object_get(j, "offset")), half);
     json_decref(j);
     free(r.body);
     /* a lost reply: the client sends the first chunk again and learns where to resume */
     put_chunk(who, slot, 0, 0, ct, half, &r);
     assert_int_equal(r.status, 409);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "error")), "offset_mismatch");
     json_int_t resume = json_integer_value(json_object_get(j, "offset"));
     assert_int_equal(resume, half);
@@ -461,7 +388,7 @@ static void upload(const ident *who, const char *slot, const char *csv)
     free(r.body);
     put_chunk(who, slot, (size_t)resume, 1, ct + resume, ctl - (size_t)resume, &r);
     assert_int_equal(r.status, 200);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     assert_true(json_is_true(json_object_get(j, "complete")));
     assert_int_equal(json_integer_value(json_object_get(j, "offset")), ctl);
     json_decref(j);
@@ -475,18 +402,18 @@ static void test_upload(void **state)
     /* not the owner of slot a */
     resp r;
     put_chunk(&g_b, "a", 0, 0, (const uint8_t *)"x", 1, &r);
-    expect_error(&r, 403, "forbidden");
+    tu_expect_error(&r, 403, "forbidden");
     put_chunk(NULL, "a", 0, 0, (const uint8_t *)"x", 1, &r);
-    expect_error(&r, 401, "unauthenticated");
+    tu_expect_error(&r, 401, "unauthenticated");
     put_chunk(&g_a, "nope", 0, 0, (const uint8_t *)"x", 1, &r);
-    expect_error(&r, 404, "not_found");
+    tu_expect_error(&r, 404, "not_found");
     healthz();
     upload(&g_a, "a", CSV_A);
     /* run before every input is complete: refused, nothing lost */
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
     r = http_as(&g_b, "POST", path, NULL, 0);
-    expect_error(&r, 409, "state");
+    tu_expect_error(&r, 409, "state");
     upload(&g_b, "b", CSV_B);
     json_t *j = get_task(&g_analyst);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "collecting");
@@ -500,17 +427,17 @@ static void test_run_and_result(void **state)
     /* a result before the run, and by a non-recipient */
     snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
     resp r = http_as(&g_a, "GET", path, NULL, 0);
-    expect_error(&r, 403, "forbidden");
+    tu_expect_error(&r, 403, "forbidden");
     /* a cancel by a non-participant */
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_id);
     r = http_as(&g_outsider, "POST", path, NULL, 0);
-    expect_error(&r, 403, "forbidden");
+    tu_expect_error(&r, 403, "forbidden");
     healthz();
 
     snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
     r = http_as(&g_b, "POST", path, NULL, 0);
     assert_int_equal(r.status, 200);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     free(r.body);
     if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
         fail_msg("run: %s (%s)", json_string_value(json_object_get(j, "state")),
@@ -519,10 +446,10 @@ static void test_run_and_result(void **state)
 
     snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
     r = http_as(&g_b, "GET", path, NULL, 0);
-    expect_error(&r, 403, "forbidden");
+    tu_expect_error(&r, 403, "forbidden");
     r = http_as(&g_analyst, "GET", path, NULL, 0);
     assert_int_equal(r.status, 200);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     free(r.body);
     size_t stl = 0, sigl = 0, encl = 0, spl = 0;
     uint8_t *st = b64u_dec(j, "statement", &stl);
@@ -574,13 +501,13 @@ static void test_run_and_result(void **state)
     assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
     json_decref(j);
     r = http_as(&g_b, "POST", path, NULL, 0); /* POST on /result */
-    expect_error(&r, 405, "method_not_allowed");
+    tu_expect_error(&r, 405, "method_not_allowed");
     snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
     r = http_as(&g_b, "POST", path, NULL, 0);
-    expect_error(&r, 409, "state");
+    tu_expect_error(&r, 409, "state");
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_id);
     r = http_as(&g_b, "POST", path, NULL, 0);
-    expect_error(&r, 409, "state");
+    tu_expect_error(&r, 409, "state");
     healthz();
 }
 
@@ -602,7 +529,7 @@ static void test_cancel(void **state)
     resp r = http_as(&g_b, "POST", "/v1/tasks", env, strlen(env));
     free(env);
     assert_int_equal(r.status, 201);
-    json_t *j = json_of(&r);
+    json_t *j = tu_resp_json(&r);
     free(r.body);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
     json_decref(j);
@@ -610,14 +537,14 @@ static void test_cancel(void **state)
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", id);
     r = http_as(&g_a, "POST", path, NULL, 0);
     assert_int_equal(r.status, 200);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     free(r.body);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
     assert_int_equal(json_integer_value(json_object_get(j, "cancel_votes")), 1);
     json_decref(j);
     r = http_as(&g_analyst, "POST", path, NULL, 0);
     assert_int_equal(r.status, 200);
-    j = json_of(&r);
+    j = tu_resp_json(&r);
     free(r.body);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "cancelled");
     assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));

@@ -1,6 +1,7 @@
 /* See wardd_harness.h. */
 #include "wardd_harness.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -98,4 +99,82 @@ void tu_wardd_stop(tu_wardd *d)
         free(d->tmp);
         d->tmp = NULL;
     }
+}
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+    tu_resp *r = arg;
+    size_t add = sz * n;
+    char *nb = realloc(r->body, r->len + add + 1);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + r->len, p, add);
+    r->body = nb;
+    r->len += add;
+    r->body[r->len] = 0;
+    return add;
+}
+
+tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *key_path,
+                         const char *method, const char *path, const char *body, size_t len)
+{
+    tu_resp r = {0, calloc(1, 1), 0};
+    assert_non_null(r.body);
+    char url[256];
+    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", d->port, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    /* No CA signs the node's certificate: its key is pinned from the port file instead. */
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, d->pin);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    if (cert_path != NULL) {
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(c, CURLOPT_SSLCERT, cert_path);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, key_path);
+    }
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    assert_int_equal(rc, CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+json_t *tu_resp_json(const tu_resp *r)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body, r->len, 0, &je);
+    if (j == NULL)
+        fprintf(stderr, "not JSON: %s\n", r->body);
+    assert_non_null(j);
+    return j;
+}
+
+void tu_expect_error(tu_resp *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld, got %ld: %s\n", status, r->status, r->body);
+    assert_int_equal(r->status, status);
+    json_t *j = tu_resp_json(r);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), code);
+    const char *m = json_string_value(json_object_get(j, "message"));
+    assert_non_null(m);
+    assert_true(strlen(m) > 0);
+    json_decref(j);
+    free(r->body);
 }

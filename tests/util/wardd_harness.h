@@ -3,6 +3,8 @@
 #ifndef WARD_TESTS_WARDD_HARNESS_H
 #define WARD_TESTS_WARDD_HARNESS_H
 
+#include <jansson.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 typedef struct tu_wardd {
@@ -20,5 +22,22 @@ void tu_wardd_kill(tu_wardd *d);
 /* Kill, then remove the temporary directory. */
 void tu_wardd_stop(tu_wardd *d);
 void tu_sleep_ms(long ms);
+
+/* One HTTPS request to the daemon. */
+typedef struct tu_resp {
+    long status;
+    char *body; /* NUL-terminated; free it */
+    size_t len;
+} tu_resp;
+
+/* method path [body]: TLS 1.3 to 127.0.0.1:d->port with the server key pinned (the tests check
+ * its attested certificate elsewhere: sh_wardd_attested_tls.sh). cert_path/key_path: a client
+ * certificate (participant identity), or NULL. Fails the test if the transfer fails. */
+tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *key_path,
+                         const char *method, const char *path, const char *body, size_t len);
+/* The body as JSON; fails the test if it is not. New reference. */
+json_t *tu_resp_json(const tu_resp *r);
+/* Asserts an error reply: status and {"error": code, "message": non-empty}; frees the body. */
+void tu_expect_error(tu_resp *r, long status, const char *code);
 
 #endif
