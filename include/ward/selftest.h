@@ -1,5 +1,5 @@
 /* Known-answer self-test of the cryptography Ward depends on, run by `ward selftest`, by
- * `ward demo`, and (later) by wardd before it accepts work: a broken OpenSSL build or a
+ * `ward demo`, and by wardd before it accepts work: a broken OpenSSL build or a
  * miscompiled construction stops the node instead of producing wrong ciphertext. */
 #ifndef WARD_SELFTEST_H
 #define WARD_SELFTEST_H

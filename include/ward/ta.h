@@ -19,7 +19,9 @@ typedef ward_err (*ward_ta_dispatch_fn)(uint32_t call_id, const uint8_t *in, siz
                                         uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* Hardens the process (not dumpable, refuse a tracer, secret heap, Landlock, seccomp), then
- * serves calls until the host destroys the instance; wipes the heap and returns the exit status.
+ * serves calls until the host destroys the instance, then wipes the heap and the call stack and
+ * exits the process itself: it never returns, since returning into main would run exit handlers
+ * over wiped memory. The int return type is only there for `return ward_ta_run(dispatch);`.
  * Never returns early to run TA code unprotected: on any hardening failure it exits. */
 int ward_ta_run(ward_ta_dispatch_fn dispatch);
 
