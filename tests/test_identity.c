@@ -224,7 +224,7 @@ static void test_schema_versions(void **state)
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(s, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
     sqlite3_finalize(st);
     /* A schema from a newer Ward is refused, not misread. */
     assert_int_equal(sqlite3_exec(s, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
@@ -232,9 +232,27 @@ static void test_schema_versions(void **state)
     ward_identity *db = NULL;
     assert_int_equal(ward_identity_open(f->dir, 0, f->key, &db), WARD_ERR_UNSUPPORTED);
     assert_int_equal(sqlite3_open(path, &s), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(s, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+    /* A schema-1 database (before CRLs, when result-consumer could not create tasks) is
+     * migrated when opened: the table appears and the built-in role gets the grant. */
+    assert_int_equal(sqlite3_exec(s,
+                                  "DROP TABLE crls; DELETE FROM role_permissions WHERE "
+                                  "role_id = (SELECT id FROM roles WHERE name = "
+                                  "'result-consumer') AND perm_id = (SELECT id FROM permissions "
+                                  "WHERE name = 'task.create'); PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(s);
     open_db(f);
+    CHECK_OK(ward_identity_user_add(f->db, "analyst", NULL, NULL, 0,
+                                    (const char *const[]){"result-consumer"}, 1));
+    ward_principal p = {.method = WARD_AUTH_TOKEN};
+    snprintf(p.name, sizeof p.name, "analyst");
+    CHECK_OK(ward_rbac_check(f->db, &p, "task.create"));
+    assert_int_equal(ward_rbac_check(f->db, &p, "data.upload"), WARD_ERR_PERMISSION);
+    json_t *crls = NULL;
+    CHECK_OK(ward_identity_crls_json(f->db, &crls));
+    assert_int_equal(json_array_size(crls), 0);
+    json_decref(crls);
 
     /* Another application's database is not taken for ours. */
     char *d = tu_mkdtemp();

@@ -157,7 +157,7 @@ static void test_defaults(void **state)
         {"auditor", 0, "audit.export audit.read node.monitor task.read"},
         {"data-provider", 0, "data.upload ta.read task.cancel task.create task.read"},
         {"operator", 1, "node.monitor node.operate ta.read ta.register task.read"},
-        {"result-consumer", 0, "result.read task.cancel task.read"},
+        {"result-consumer", 0, "result.read task.cancel task.create task.read"},
     };
     json_t *roles = NULL;
     CHECK_OK(ward_rbac_roles_json(f->db, &roles));
@@ -208,7 +208,10 @@ static void test_role_permissions(void **state)
     denied(f, &dp, "result.read", "not granted");
     denied(f, &dp, "user.manage", "not granted");
     allowed(f, &rc, "result.read");
-    denied(f, &rc, "task.create", "not granted");
+    /* An analyst proposes a query (every party still signs the manifest)... */
+    allowed(f, &rc, "task.create");
+    /* ... but provides no data. */
+    denied(f, &rc, "data.upload", "not granted");
     allowed(f, &aud, "audit.read");
     allowed(f, &aud, "audit.export");
     denied(f, &aud, "audit.delete", "unknown permission");

@@ -24,6 +24,7 @@
 #include "ward/json.h"
 #include "ward/nonce.h"
 #include "ward/rot.h"
+#include "ward/x509.h"
 
 static tu_wardd W;
 
@@ -255,11 +256,50 @@ static void test_attestation(void **state)
     json_decref(ev);
 }
 
-/* Every line is a comment (# HELP / # TYPE) or `name{labels} value` with a numeric value. */
+static void write_pem(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A self-signed client certificate and its key in the temporary directory. */
+static void make_client(const char *name, char *cert_path, char *key_path, size_t cap)
+{
+    ward_pkey *key = NULL;
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &key), WARD_OK);
+    int64_t now = (int64_t)time(NULL);
+    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
+                           .path_len = -1, .client_auth = 1};
+    ward_cert *cert = NULL;
+    assert_int_equal(ward_cert_create(&spec, key, NULL, key, &cert), WARD_OK);
+    char *pem = NULL;
+    size_t len = 0;
+    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
+    snprintf(cert_path, cap, "%s/%s.crt", W.tmp, name);
+    write_pem(cert_path, pem, len);
+    free(pem);
+    ward_cert_free(cert);
+    assert_int_equal(ward_pkey_private_pem(key, &pem, &len), WARD_OK);
+    snprintf(key_path, cap, "%s/%s.key", W.tmp, name);
+    write_pem(key_path, pem, len);
+    ward_wipe(pem, len);
+    free(pem);
+    ward_pkey_free(key);
+}
+
+/* /metrics needs node.monitor: 401 without a certificate, 200 for an enrolled auditor. Every
+ * line is a comment (# HELP / # TYPE) or `name{labels} value` with a numeric value. */
 static void test_metrics(void **state)
 {
     (void)state;
     resp r = http("GET", "/metrics", NULL, 0);
+    tu_expect_error(&r, 401, "unauthenticated");
+    char crt[4200], key[4200];
+    make_client("monitor", crt, key, sizeof crt);
+    tu_wardd_enroll(&W, "monitor", crt, "auditor");
+    r = tu_wardd_request(&W, crt, key, "GET", "/metrics", NULL, 0);
     assert_int_equal(r.status, 200);
     int saw_req = 0, saw_inf = 0, saw_start = 0, saw_warning = 0;
     char *save = NULL;

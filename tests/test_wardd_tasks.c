@@ -199,6 +199,12 @@ static void test_setup_identities(void **state)
     make_ident(&g_b, "provider-b");
     make_ident(&g_analyst, "analyst");
     make_ident(&g_outsider, "outsider");
+    /* Enrolled in the node's identity database (RBAC): the outsider is an auditor, who may
+     * read metrics but is a party to no task. */
+    tu_wardd_enroll(&W, "provider-a", g_a.cert_path, "data-provider");
+    tu_wardd_enroll(&W, "provider-b", g_b.cert_path, "data-provider");
+    tu_wardd_enroll(&W, "analyst", g_analyst.cert_path, "result-consumer");
+    tu_wardd_enroll(&W, "outsider", g_outsider.cert_path, "auditor");
     assert_int_equal(ward_x25519_generate(g_sk, g_pk), WARD_OK);
     g_expires = (int64_t)time(NULL) + 3600;
     uint8_t rid[16];
@@ -554,7 +560,7 @@ static void test_cancel(void **state)
 static void test_metrics(void **state)
 {
     (void)state;
-    resp r = http("GET", "/metrics", NULL, 0);
+    resp r = http_as(&g_outsider, "GET", "/metrics", NULL, 0); /* node.monitor */
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "wardd_tasks{state=\"done\"} 1\n"));
     assert_non_null(strstr(r.body, "wardd_tasks{state=\"cancelled\"} 1\n"));

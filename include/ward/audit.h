@@ -245,6 +245,22 @@ typedef struct ward_audit_report {
  * cannot be read (WARD_ERR_NOT_FOUND if there is none). */
 ward_err ward_audit_verify(const char *dir, const ward_pkey *pubkey, ward_audit_report *report);
 
+/* Incremental verification, for a node that checks its own log periodically: a cursor names
+ * the last record a previous walk established under a signed checkpoint (seq 0: none yet) and
+ * its hash. ward_audit_verify_from checks that record is still there unchanged, then walks
+ * only the records and checkpoints after it (the unanchored tail is walked again each time),
+ * and on success moves the cursor to the last record now covered by a signed checkpoint. When
+ * the record is gone or changed, or a prune anchor lies beyond it, it walks the whole log.
+ * Records before the cursor are not re-read: an edit there is found by the next full
+ * ward_audit_verify (the node runs one at start), not by this call. Returns as
+ * ward_audit_verify; report covers the records walked. */
+typedef struct ward_audit_cursor {
+    uint64_t seq;
+    uint8_t hash[WARD_SHA256_LEN];
+} ward_audit_cursor;
+ward_err ward_audit_verify_from(const char *dir, const ward_pkey *pubkey,
+                                ward_audit_cursor *cursor, ward_audit_report *report);
+
 /* ---- export --------------------------------------------------------------------------------- */
 
 /* Writes the records with time >= since_ms (0: all) to out as JSON lines, each followed by the

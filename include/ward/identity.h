@@ -133,7 +133,8 @@ typedef struct ward_identity_event {
                                "user.disable", "user.enable", "user.role.add",
                                "user.role.remove", "totp.enroll", "totp.confirm",
                                "totp.remove", "token.issue", "token.revoke", "cert.map",
-                               "cert.unmap", "ca.add", "ca.remove", "attest.bind",
+                               "cert.unmap", "ca.add", "ca.remove", "crl.add",
+                               "crl.remove", "attest.bind",
                                "attest.unbind", "role.add", "role.delete", "role.sensitive",
                                "role.grant", "role.revoke", "perm.add", "settings.set" */
     const char *object;     /* what: target user, token id, permission, role, ...; "" if none */
@@ -213,9 +214,10 @@ ward_err ward_identity_auth_token(ward_identity *db, const char *token,
                                   const ward_auth_ctx *ctx, ward_principal *out);
 
 /* X.509 client certificate: the chain (leaf + intermediates) must verify at the clock's time
- * to one of the configured CAs (ward_identity_ca_add; a CA may be an intermediate), and the
- * leaf's SubjectPublicKeyInfo SHA-256 must be mapped to an enabled user
- * (ward_identity_cert_map). Proof of possession of the key (the TLS handshake) is the
+ * to one of the configured CAs (ward_identity_ca_add; a CA may be an intermediate), none of
+ * its certificates may be revoked by a loaded CRL (ward_identity_crl_add), the leaf must be
+ * fit for client authentication (ward_identity_cert_check), and the leaf's
+ * SubjectPublicKeyInfo SHA-256 must be mapped to an enabled user (ward_identity_cert_map). Proof of possession of the key (the TLS handshake) is the
  * caller's. TOTP in ctx as for tokens. */
 ward_err ward_identity_auth_cert(ward_identity *db, const ward_cert *leaf,
                                  ward_cert *const *intermediates, size_t n_intermediates,
@@ -315,6 +317,50 @@ ward_err ward_identity_ca_add(ward_identity *db, const ward_cert *ca);
 ward_err ward_identity_ca_remove(ward_identity *db, const uint8_t fingerprint[WARD_SHA256_LEN]);
 /* JSON array {fingerprint (hex), subject, not_after}. */
 ward_err ward_identity_cas_json(ward_identity *db, json_t **out);
+/* Certificate revocation lists of the trusted CAs. data: one CRL, PEM or DER. It must be
+ * signed by a trusted CA (ward_identity_ca_add) whose keyUsage, if present, allows cRLSign;
+ * current (thisUpdate <= now < nextUpdate; nextUpdate is required); not a delta CRL. One CRL
+ * per CA is kept: a newer one (later thisUpdate) replaces it, an older or equally old one is
+ * WARD_ERR_STATE (no rollback to a CRL that omits later revocations). Removing the CA removes
+ * its CRL. Once a CA has a CRL, its certificates are checked against it, and when the CRL
+ * expires (nextUpdate) every certificate of that CA is refused until a fresh one is loaded:
+ * fail closed. A CA without a CRL is not checked for revocation. */
+ward_err ward_identity_crl_add(ward_identity *db, const uint8_t *data, size_t len);
+ward_err ward_identity_crl_remove(ward_identity *db,
+                                  const uint8_t ca_fingerprint[WARD_SHA256_LEN]);
+/* JSON array {ca_fingerprint (hex), issuer, this_update, next_update, revoked (count)}. */
+ward_err ward_identity_crls_json(ward_identity *db, json_t **out);
+
+/* Why a client certificate chain is not acceptable (ward_identity_cert_check). */
+typedef enum ward_cert_problem {
+    WARD_CERT_OK = 0,
+    WARD_CERT_UNTRUSTED, /* no path to a trusted CA, bad signature, malformed */
+    WARD_CERT_REVOKED,   /* listed in its issuer's CRL */
+    WARD_CERT_EXPIRED,   /* outside its validity period (or an issuer's) */
+    WARD_CERT_CRL_STALE, /* the issuer's CRL is out of date: load a fresh one */
+    WARD_CERT_USAGE      /* extendedKeyUsage without clientAuth, or keyUsage without
+                            digitalSignature */
+} ward_cert_problem;
+
+/* The checks of ward_identity_auth_cert before the key is looked up: usage of the leaf (if it
+ * has an extendedKeyUsage it must include clientAuth; if it has a keyUsage it must include
+ * digitalSignature), a chain to a trusted CA at the clock's time, and revocation against the
+ * loaded CRLs. No audit event, no rate limit: for a TLS layer choosing its alert; the
+ * authentication that follows is what is recorded. WARD_OK, or WARD_ERR_VERIFY with *problem
+ * and the reason in ward_errmsg(). */
+ward_err ward_identity_cert_check(ward_identity *db, const ward_cert *leaf,
+                                  ward_cert *const *intermediates, size_t n_intermediates,
+                                  ward_cert_problem *problem);
+
+/* Authentication by a key whose possession the caller has proven (a TLS 1.3 handshake with a
+ * self-signed certificate: a task participant's identity is its key, with no CA). The key
+ * (SHA-256 of its SubjectPublicKeyInfo) must be mapped to an enabled user
+ * (ward_identity_cert_map). Method certificate, action auth.certificate; a failure counts
+ * against the address as for ward_identity_auth_cert. TOTP in ctx as for tokens. */
+ward_err ward_identity_auth_cert_key(ward_identity *db,
+                                     const uint8_t spki_sha256[WARD_SHA256_LEN],
+                                     const ward_auth_ctx *ctx, ward_principal *out);
+
 /* Maps a certificate's public key (SHA-256 of its DER SubjectPublicKeyInfo) to a user: a
  * re-issued certificate for the same key keeps working; a key maps to one user at most. */
 ward_err ward_identity_cert_map(ward_identity *db, const char *name,

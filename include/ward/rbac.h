@@ -36,6 +36,11 @@ extern "C" {
  * to the audit hook. Reads the user's current roles and disabled flag from the database.
  * Operational failures (I/O) are other codes: treat any non-OK as a denial. */
 ward_err ward_rbac_check(ward_identity *db, const ward_principal *p, const char *perm);
+/* The same, with the request's context (source address, request id) in the denial's audit
+ * record, so that it can be matched with the request; ctx may be NULL. p NULL (a caller that
+ * could not be authenticated) is a denial, "no authenticated principal". */
+ward_err ward_rbac_check_ctx(ward_identity *db, const ward_principal *p, const char *perm,
+                             const ward_auth_ctx *ctx);
 
 /* ---- roles ----------------------------------------------------------------------------------- */
 

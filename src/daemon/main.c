@@ -1,5 +1,6 @@
 /* wardd, the Ward node daemon (DESIGN 5; docs/api.md): options, start-up (self-test, root of
- * trust, policy, verifier key, audit log, alarms), the event loop and a clean shutdown. */
+ * trust, policy, verifier key, audit log, alarms, identity database, periodic checks), the
+ * event loop and a clean shutdown. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "ward/policy.h"
 #include "ward/rot.h"
 #include "ward/selftest.h"
+#include "ward/tee.h"
 #include "ward/x509.h"
 
 #ifndef WARD_VERSION
@@ -30,7 +32,8 @@
 static const char help[] =
     "usage: wardd [--data-dir DIR] [--listen ADDR:PORT] [--port-file FILE] [--policy FILE]\n"
     "             [--nonce-ttl SECONDS] [--log-format kv|json] [--log-level LEVEL]\n"
-    "             [--builtin-dir DIR] [--foreground]\n"
+    "             [--builtin-dir DIR] [--alarm-config FILE] [--monitor-interval SECONDS]\n"
+    "             [--foreground]\n"
     "\n"
     "The Ward node daemon: HTTP/1.1 + JSON over TLS 1.3 (docs/api.md). It runs the cryptographic\n"
     "self-test first and refuses to start if it fails.\n"
@@ -48,6 +51,10 @@ static const char help[] =
     "  --builtin-dir DIR    where the built-in TA images sql and psi are (default: builtin/\n"
     "                       beside the wardd executable); signed at start with the node-local\n"
     "                       built-in signing key DATA_DIR/builtin-signer.pem\n"
+    "  --alarm-config FILE  alarm rules and sinks, JSON (include/ward/alarm.h): thresholds of\n"
+    "                       authentication failures, disk use (default 90 %%), ...\n"
+    "  --monitor-interval SECONDS\n"
+    "                       how often the disk and the audit chain are checked (default 60)\n"
     "  --log-format FMT     kv (default) or json; logs go to stderr\n"
     "  --log-level LEVEL    debug, info (default), warn, error or off\n"
     "  --foreground         stay in the foreground (default: detach once listening)\n"
@@ -56,15 +63,17 @@ static const char help[] =
     "SIGTERM or SIGINT stop it cleanly (exit status 0). Exit status 1: start-up failed.\n";
 
 typedef struct opts {
-    const char *data_dir, *listen, *port_file, *policy, *builtin_dir;
+    const char *data_dir, *listen, *port_file, *policy, *builtin_dir, *alarm_config;
     int64_t nonce_ttl_s;
+    uint32_t monitor_interval_s;
     int foreground;
 } opts;
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
     enum {
-        O_DATA = 1, O_LISTEN, O_PORTFILE, O_POLICY, O_TTL, O_LFMT, O_LLVL, O_FG, O_HELP, O_BUILTIN
+        O_DATA = 1, O_LISTEN, O_PORTFILE, O_POLICY, O_TTL, O_LFMT, O_LLVL, O_FG, O_HELP, O_BUILTIN,
+        O_ALARMS, O_MONITOR
     };
     static const struct option lo[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -76,6 +85,8 @@ static int parse_opts(int argc, char **argv, opts *o)
         {"log-level", required_argument, NULL, O_LLVL},
         {"foreground", no_argument, NULL, O_FG},
         {"builtin-dir", required_argument, NULL, O_BUILTIN},
+        {"alarm-config", required_argument, NULL, O_ALARMS},
+        {"monitor-interval", required_argument, NULL, O_MONITOR},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -91,6 +102,18 @@ static int parse_opts(int argc, char **argv, opts *o)
         case O_POLICY: o->policy = optarg; break;
         case O_FG: o->foreground = 1; break;
         case O_BUILTIN: o->builtin_dir = optarg; break;
+        case O_ALARMS: o->alarm_config = optarg; break;
+        case O_MONITOR: {
+            char *end = NULL;
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != 0 || v < 1 || v > 86400) {
+                fprintf(stderr, "wardd: --monitor-interval wants 1..86400 seconds\n");
+                return 2;
+            }
+            o->monitor_interval_s = (uint32_t)v;
+            break;
+        }
         case O_TTL: {
             char *end = NULL;
             errno = 0;
@@ -200,6 +223,30 @@ static void selftest_cb(void *arg, const char *name, ward_err result, const char
                  (char *)NULL);
 }
 
+/* A configuration file of at most 1 MiB, NUL-terminated in a malloc'd copy. */
+static int read_small_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        ward_err_set(WARD_ERR_IO, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = (size_t)1 << 20;
+    char *b = malloc(cap + 1);
+    size_t n = b != NULL ? fread(b, 1, cap + 1, f) : 0;
+    int bad = b == NULL || ferror(f) || n > cap;
+    fclose(f);
+    if (bad) {
+        free(b);
+        ward_err_set(WARD_ERR_IO, "%s: unreadable or larger than 1 MiB", path);
+        return -1;
+    }
+    b[n] = 0;
+    *out = b;
+    *len = n;
+    return 0;
+}
+
 static int fail(const char *what)
 {
     ward_log(WARD_LOG_ERROR, "wardd.start_failed", "step", what, "error", ward_errmsg(),
@@ -257,8 +304,16 @@ static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc
     ward_pkey_free(pub);
     if (err != WARD_OK)
         return fail("audit log");
-    if (ward_alarms_new(NULL, 0, d->audit, NULL, &d->alarms) != WARD_OK)
+    char *acfg = NULL;
+    size_t acfg_len = 0;
+    if (o->alarm_config != NULL && read_small_file(o->alarm_config, &acfg, &acfg_len) != 0)
+        return fail("alarm configuration (unreadable file)");
+    err = ward_alarms_new(acfg, acfg_len, d->audit, NULL, &d->alarms);
+    free(acfg);
+    if (err != WARD_OK)
         return fail("alarms");
+    if (wardd_identity_open(d) != WARD_OK)
+        return fail("identity database");
     ward_task_store_options to = {.audit = d->audit};
     if (ward_task_store_open(d->data_dir, &to, &d->tasks) != WARD_OK)
         return fail("task store");
@@ -271,9 +326,14 @@ static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc
     }
     if (wardd_builtins_open(d) != WARD_OK)
         return fail("built-in TAs");
+    /* Before any instance exists: every TA lifecycle event is audited, abnormal ends alarm. */
+    ward_tee_set_event_hook(d->tee, wardd_tee_event, d);
     d->base = event_base_new();
     if (d->base == NULL)
         return fail("event loop");
+    d->monitor_interval_s = o->monitor_interval_s;
+    if (wardd_monitor_start(d) != 0)
+        return fail("periodic checks");
     if (wardd_server_start(d, o->listen, o->port_file) != 0)
         return fail("server");
     return 0;
@@ -282,12 +342,14 @@ static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc
 static void stop(wardd *d)
 {
     wardd_server_stop(d);
+    wardd_monitor_stop(d);
     wardd_tasks_close(d);
     wardd_builtins_close(d);
     ward_task_store_close(d->tasks);
     d->tasks = NULL;
     if (d->base != NULL)
         event_base_free(d->base);
+    wardd_identity_close(d);
     if (d->audit != NULL)
         audit_event(d, "node.stop");
     ward_alarms_free(d->alarms);

@@ -62,6 +62,7 @@ static const char *reason_phrase(int status)
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Status";
@@ -224,15 +225,25 @@ static void on_request(struct evhttp_request *req, void *arg)
         for (size_t i = 0; i < sizeof r.client; i++)
             snprintf(r.client_hex + 2 * i, 3, "%02x", r.client[i]);
     }
-    if (strcmp(path, "/v1/tasks") == 0 || strncmp(path, "/v1/tasks/", 10) == 0) {
+    /* Every endpoint's permission is checked here, before its handler runs (authz.c); a path
+     * or method that names no endpoint goes on to the handlers' 404 or 405. */
+    const char *perm = NULL;
+    int is_endpoint = wardd_route_permission(r.method, path, &perm);
+    int is_tasks = strcmp(path, "/v1/tasks") == 0 || strncmp(path, "/v1/tasks/", 10) == 0;
+    if (is_tasks)
         r.route = WARDD_ROUTE_TASKS;
+    for (size_t i = 0; !is_tasks && i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(path, routes[i].path) == 0)
+            r.route = routes[i].route;
+    if (is_endpoint && wardd_authorize(d, &r, perm) != 0)
+        return;
+    if (is_tasks) {
         wardd_route_tasks(d, &r, path);
         return;
     }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(path, routes[i].path) != 0)
             continue;
-        r.route = routes[i].route;
         int ok = cmd == routes[i].method ||
                  (cmd == EVHTTP_REQ_HEAD && routes[i].method == EVHTTP_REQ_GET);
         if (!ok) {

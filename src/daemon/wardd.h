@@ -12,6 +12,7 @@
 #include "ward/alarm.h"
 #include "ward/audit.h"
 #include "ward/crypto.h"
+#include "ward/identity.h"
 #include "ward/nonce.h"
 #include "ward/policy.h"
 #include "ward/rot.h"
@@ -22,6 +23,7 @@ struct event_base;
 struct evhttp;
 struct evhttp_request;
 struct event;
+struct ward_tee_event;
 
 /* ---- limits ---------------------------------------------------------------------------------- */
 
@@ -105,7 +107,14 @@ typedef struct wardd {
     int64_t nonce_ttl_s;
     ward_audit *audit;
     ward_alarms *alarms;
+    ward_identity *identity;  /* DATA_DIR/identity.db: users, roles, client certificates */
     wardd_metrics metrics;
+    /* periodic checks (monitor.c) */
+    struct event *monitor;
+    uint32_t monitor_interval_s;
+    ward_pkey *audit_pub;        /* the platform key's public half: verifies the audit log */
+    ward_audit_cursor audit_cursor;
+    uint64_t audit_alarmed_seq;  /* bad_seq of the failure already alarmed (0: none) */
     char tls_spki_hex[2 * WARD_SHA256_LEN + 1];
     /* tasks (tasks.c, ta.c) */
     const char *builtin_dir;
@@ -134,6 +143,12 @@ typedef struct wardd_req {
 SSL_CTX *wardd_tls_server_ctx(wardd *d);
 /* The SHA-256 of the client certificate's SPKI on req's connection: 0, or -1 if none. */
 int wardd_tls_client_id(struct evhttp_request *req, uint8_t out[WARD_SHA256_LEN]);
+/* The client certificate on req's connection, which the handshake accepted: 1 if it is
+ * self-signed (a participant key: nothing to fill), 0 if a CA issued it (*leaf and the
+ * intermediates the client sent: *chain, *n; free with ward_cert_free and
+ * ward_cert_list_free), -1 if there is none or it cannot be read. */
+int wardd_tls_client_cert(struct evhttp_request *req, ward_cert **leaf, ward_cert ***chain,
+                          size_t *n);
 
 /* server.c */
 int wardd_server_start(wardd *d, const char *listen, const char *port_file);
@@ -146,6 +161,23 @@ void wardd_reply_error(wardd *d, wardd_req *r, int status, const char *code, con
 /* The request body, NUL-terminated in a malloc'd copy; replies 413 itself and returns NULL
  * when it is larger than max (and 500 on allocation failure). */
 char *wardd_body(wardd *d, wardd_req *r, size_t max, size_t *len);
+
+/* authz.c: the identity database and the permission every endpoint needs. */
+ward_err wardd_identity_open(wardd *d);
+void wardd_identity_close(wardd *d);
+/* The permission method + path needs: 1 and *perm (NULL: a public endpoint), or 0 when the
+ * path and method name no endpoint (the handlers answer 404 or 405 themselves). */
+int wardd_route_permission(const char *method, const char *path, const char **perm);
+/* Authenticates the caller (client certificate) and checks perm: 0 to go on, or -1 once it has
+ * replied 401, 403, 429, 500 or 503 (a denial is also an audit record). */
+int wardd_authorize(wardd *d, wardd_req *r, const char *perm);
+
+/* monitor.c: periodic checks (disk, the audit chain) and TA lifecycle events. */
+int wardd_monitor_start(wardd *d);
+void wardd_monitor_stop(wardd *d);
+/* The TEE's event hook: audit record, and the ta.killed alarm for an instance that ended
+ * abnormally. arg is the wardd. */
+void wardd_tee_event(void *arg, const struct ward_tee_event *ev);
 
 /* routes.c */
 void wardd_route_healthz(wardd *d, wardd_req *r);

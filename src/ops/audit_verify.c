@@ -35,6 +35,11 @@ typedef struct vctx {
     size_t nck;
     uint8_t *hashes; /* the current checkpoint's list */
     size_t hashes_n;
+    /* Incremental: records 1..from are established (from = 0: walk everything); from_hash is
+     * the hash of record from. covered_hash receives the hash of the last covered record. */
+    uint64_t from;
+    uint8_t from_hash[AUDIT_HASH_LEN];
+    uint8_t covered_hash[AUDIT_HASH_LEN];
 } vctx;
 
 __attribute__((format(printf, 5, 6))) static ward_err
@@ -57,9 +62,10 @@ static ward_err load_checkpoints(vctx *v)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(v->db, "SELECT " AUDIT_CKPT_COLS ", hashes IS NULL, length(hashes) "
-                                  "FROM audit_checkpoints ORDER BY seq, id", -1, &st, NULL) !=
-        SQLITE_OK)
+                                  "FROM audit_checkpoints WHERE seq > ?1 ORDER BY seq, id", -1,
+                           &st, NULL) != SQLITE_OK)
         return audit_sql_err(v->db, "reading checkpoints");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)v->from);
     size_t cap = 0;
     ward_err err = WARD_OK;
     int rc;
@@ -222,13 +228,22 @@ static ward_err walk(vctx *v)
         have_anchor = 1;
         idx = 1;
     }
-    int prev_signed = 1; /* the anchor / genesis is established */
+    if (v->from > 0) {
+        /* Resuming after a walk that established 1..from: from was the last record a signed
+         * checkpoint covered, so the next checkpoint must start right after it. */
+        expect = v->from + 1;
+        covered = v->from;
+        memcpy(prev, v->from_hash, AUDIT_HASH_LEN);
+    }
+    memcpy(v->covered_hash, prev, AUDIT_HASH_LEN);
+    int prev_signed = 1; /* the anchor / genesis / resume point is established */
     long cur = -1;       /* index of the checkpoint covering the current record */
 
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(v->db, "SELECT " REC_COLS " FROM audit_records ORDER BY seq", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(v->db, "SELECT " REC_COLS " FROM audit_records WHERE seq > ?1 "
+                                  "ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
         return audit_sql_err(v->db, "reading records");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)v->from);
     ward_err err = WARD_OK;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -348,8 +363,10 @@ static ward_err walk(vctx *v)
             break;
         }
         prev_signed = cur >= 0;
-        if (cur >= 0 && seq == v->ck[cur].c.seq)
+        if (cur >= 0 && seq == v->ck[cur].c.seq) {
             covered = seq;
+            memcpy(v->covered_hash, hash, AUDIT_HASH_LEN);
+        }
         memcpy(prev, hash, AUDIT_HASH_LEN);
         expect = seq + 1;
         last = seq;
@@ -389,10 +406,13 @@ static ward_err walk(vctx *v)
     return WARD_OK;
 }
 
-ward_err audit_verify_db(sqlite3 *db, const ward_pkey *key, ward_audit_report *rep)
+static ward_err verify_db_from(sqlite3 *db, const ward_pkey *key, uint64_t from,
+                               const uint8_t from_hash[AUDIT_HASH_LEN],
+                               uint8_t covered_hash[AUDIT_HASH_LEN], ward_audit_report *rep)
 {
     memset(rep, 0, sizeof *rep);
-    vctx v = {.db = db, .key = key, .rep = rep};
+    vctx v = {.db = db, .key = key, .rep = rep, .from = from};
+    memcpy(v.from_hash, from_hash, AUDIT_HASH_LEN);
     ward_err err = audit_check_schema(db);
     if (err != WARD_OK) {
         char why[200];
@@ -411,11 +431,51 @@ ward_err audit_verify_db(sqlite3 *db, const ward_pkey *key, ward_audit_report *r
         err = walk(&v);
     free(v.ck);
     free(v.hashes);
+    memcpy(covered_hash, v.covered_hash, AUDIT_HASH_LEN);
     if (err == WARD_OK) {
         rep->intact = 1;
         rep->problem = WARD_AUDIT_OK;
     }
     return err;
+}
+
+ward_err audit_verify_db(sqlite3 *db, const ward_pkey *key, ward_audit_report *rep)
+{
+    static const uint8_t zero[AUDIT_HASH_LEN];
+    uint8_t covered[AUDIT_HASH_LEN];
+    return verify_db_from(db, key, 0, zero, covered, rep);
+}
+
+/* Record from must still be there, unchanged, and no prune anchor may lie beyond it (then
+ * the resume point is gone: walk everything). 1 to resume, 0 to walk from the start. */
+static ward_err resume_point(vctx *v, int *resume)
+{
+    *resume = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(v->db, "SELECT hash FROM audit_records WHERE seq = ?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return audit_sql_err(v->db, "reading records");
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)v->from);
+    int rc = sqlite3_step(st);
+    int same = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN &&
+               memcmp(sqlite3_column_blob(st, 0), v->from_hash, AUDIT_HASH_LEN) == 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return audit_sql_err(v->db, "reading records");
+    if (!same)
+        return WARD_OK; /* the full walk says what happened to it */
+    if (sqlite3_prepare_v2(v->db, "SELECT count(*) FROM audit_checkpoints WHERE kind = ?1 AND "
+                                  "seq >= ?2", -1, &st, NULL) != SQLITE_OK)
+        return audit_sql_err(v->db, "reading checkpoints");
+    sqlite3_bind_int(st, 1, AUDIT_CKPT_ANCHOR);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)v->from);
+    rc = sqlite3_step(st);
+    int anchors = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (anchors < 0)
+        return audit_sql_err(v->db, "reading checkpoints");
+    *resume = anchors == 0;
+    return WARD_OK;
 }
 
 /* Opens DIR/audit.db read-only. */
@@ -445,25 +505,60 @@ static ward_err open_ro(const char *dir, sqlite3 **db)
     return err;
 }
 
+/* One read transaction over DIR/audit.db: a consistent snapshot while a writer appends.
+ * cursor NULL: walk everything. */
+static ward_err verify_dir(const char *dir, const ward_pkey *pubkey, ward_audit_cursor *cursor,
+                           ward_audit_report *report)
+{
+    sqlite3 *db = NULL;
+    ward_err err = open_ro(dir, &db);
+    if (err != WARD_OK)
+        return err;
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        err = audit_sql_err(db, "begin");
+    if (err == WARD_OK) {
+        uint64_t from = 0;
+        uint8_t from_hash[AUDIT_HASH_LEN] = {0};
+        if (cursor != NULL && cursor->seq > 0) {
+            vctx probe = {.db = db, .from = cursor->seq};
+            memcpy(probe.from_hash, cursor->hash, AUDIT_HASH_LEN);
+            int resume = 0;
+            err = resume_point(&probe, &resume);
+            if (err == WARD_OK && resume) {
+                from = cursor->seq;
+                memcpy(from_hash, cursor->hash, AUDIT_HASH_LEN);
+            }
+        }
+        uint8_t covered_hash[AUDIT_HASH_LEN];
+        if (err == WARD_OK)
+            err = verify_db_from(db, pubkey, from, from_hash, covered_hash, report);
+        if (err == WARD_OK && cursor != NULL && report->anchored_seq > 0) {
+            cursor->seq = report->anchored_seq;
+            memcpy(cursor->hash, covered_hash, AUDIT_HASH_LEN);
+        }
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return err;
+}
+
+ward_err ward_audit_verify_from(const char *dir, const ward_pkey *pubkey,
+                                ward_audit_cursor *cursor, ward_audit_report *report)
+{
+    if (report != NULL)
+        memset(report, 0, sizeof *report);
+    if (dir == NULL || pubkey == NULL || report == NULL || cursor == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "audit verify: NULL argument");
+    return verify_dir(dir, pubkey, cursor, report);
+}
+
 ward_err ward_audit_verify(const char *dir, const ward_pkey *pubkey, ward_audit_report *report)
 {
     if (report != NULL)
         memset(report, 0, sizeof *report);
     if (dir == NULL || pubkey == NULL || report == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "audit verify: NULL argument");
-    sqlite3 *db = NULL;
-    ward_err err = open_ro(dir, &db);
-    if (err != WARD_OK)
-        return err;
-    /* One read transaction: a consistent snapshot while a writer appends. */
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        err = audit_sql_err(db, "begin");
-    if (err == WARD_OK) {
-        err = audit_verify_db(db, pubkey, report);
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    }
-    sqlite3_close(db);
-    return err;
+    return verify_dir(dir, pubkey, NULL, report);
 }
 
 /* ---- export ------------------------------------------------------------------------------ */

@@ -22,7 +22,7 @@
 #include "ward/log.h"
 #include "ward/rbac.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define APPLICATION_ID 0x57415244 /* "WARD" */
 #define PATH_MAX_LEN 4000
 #define SALT_LEN 16
@@ -720,6 +720,23 @@ static ward_err store_kcv(ward_identity *db)
     return wid_step_done(db, st, "store key check");
 }
 
+/* Schema 2: CRLs of the trusted CAs (one per CA, the newest loaded; removed with the CA), and
+ * task.create for result-consumer (an analyst proposes a query; every party still signs the
+ * manifest). The grant goes to the built-in role only, in existing databases as in new ones:
+ * seed_defaults is schema 1's data and stays as it was. */
+static const char schema_v2[] =
+    "CREATE TABLE crls("
+    " ca_fingerprint BLOB PRIMARY KEY REFERENCES cas(fingerprint) ON DELETE CASCADE,"
+    " issuer TEXT NOT NULL,"
+    " this_update INTEGER NOT NULL,"
+    " next_update INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL,"
+    " der BLOB NOT NULL,"
+    " created INTEGER NOT NULL) STRICT;"
+    "INSERT OR IGNORE INTO role_permissions(role_id, perm_id)"
+    " SELECT r.id, p.id FROM roles r, permissions p"
+    " WHERE r.name = 'result-consumer' AND r.builtin = 1 AND p.name = 'task.create';";
+
 /* migrations[v] takes the schema from version v to v + 1. */
 static const struct {
     const char *ddl;
@@ -727,6 +744,7 @@ static const struct {
     const char *set_version; /* constant PRAGMA text */
 } migrations[SCHEMA_VERSION] = {
     {schema_v1, seed_defaults, "PRAGMA user_version = 1"},
+    {schema_v2, NULL, "PRAGMA user_version = 2"},
 };
 
 static ward_err read_pragma_int(ward_identity *db, const char *sql, int64_t *out)

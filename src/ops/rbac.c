@@ -43,28 +43,34 @@ static ward_err lookup(ward_identity *db, int is_perm, const char *name, int64_t
 /* ---- the check ------------------------------------------------------------------------------ */
 
 static ward_err deny(ward_identity *db, const ward_principal *p, const char *perm,
-                     const char *reason)
+                     const char *reason, const ward_auth_ctx *ctx)
 {
     const char *actor = p ? wid_safe_name(p->name) : "";
     const char *method = p ? ward_auth_method_name(p->method) : "";
     const char *obj = ward_id_valid_perm_name(perm) ? perm : "(invalid)";
-    wid_event(db, "rbac.check", method, actor, obj, 0, reason, NULL);
+    wid_event(db, "rbac.check", method, actor, obj, 0, reason, ctx);
     return ward_err_set(WARD_ERR_PERMISSION, "permission denied: %s: %s", obj, reason);
 }
 
 ward_err ward_rbac_check(ward_identity *db, const ward_principal *p, const char *perm)
 {
+    return ward_rbac_check_ctx(db, p, perm, NULL);
+}
+
+ward_err ward_rbac_check_ctx(ward_identity *db, const ward_principal *p, const char *perm,
+                             const ward_auth_ctx *ctx)
+{
     if (db == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "rbac: NULL database");
     if (p == NULL || memchr(p->name, '\0', sizeof p->name) == NULL ||
         !ward_id_valid_name(p->name) || p->method == WARD_AUTH_NONE)
-        return deny(db, NULL, perm, "no authenticated principal");
+        return deny(db, NULL, perm, "no authenticated principal", ctx);
     if (!ward_id_valid_perm_name(perm))
-        return deny(db, p, perm, "unknown permission");
+        return deny(db, p, perm, "unknown permission", ctx);
     int64_t pid = 0, uid = 0;
     ward_err err = lookup(db, 1, perm, &pid);
     if (err == WARD_ERR_NOT_FOUND)
-        return deny(db, p, perm, "unknown permission");
+        return deny(db, p, perm, "unknown permission", ctx);
     if (err)
         return err;
 
@@ -80,11 +86,11 @@ ward_err ward_rbac_check(ward_identity *db, const ward_principal *p, const char 
     }
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
-        return deny(db, p, perm, "unknown user");
+        return deny(db, p, perm, "unknown user", ctx);
     if (rc != SQLITE_ROW)
         return wid_sql_err(db, "look up user");
     if (disabled)
-        return deny(db, p, perm, "user disabled");
+        return deny(db, p, perm, "user disabled", ctx);
 
     /* Every role of the user that grants perm. */
     if ((err = wid_prepare(db, "SELECT r.name, r.sensitive FROM user_roles ur "
@@ -117,9 +123,9 @@ ward_err ward_rbac_check(ward_identity *db, const ward_principal *p, const char 
         char why[160];
         snprintf(why, sizeof why, "needs strong authentication (sensitive role %s)",
                  sensitive_role);
-        return deny(db, p, perm, why);
+        return deny(db, p, perm, why, ctx);
     }
-    return deny(db, p, perm, "not granted");
+    return deny(db, p, perm, "not granted", ctx);
 }
 
 /* ---- roles ---------------------------------------------------------------------------------- */

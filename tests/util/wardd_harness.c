@@ -13,6 +13,10 @@
 
 #include "testutil.h"
 #include "ward/encoding.h"
+#include "ward/identity.h"
+#include "ward/rbac.h"
+#include "ward/rot.h"
+#include "ward/x509.h"
 
 void tu_sleep_ms(long ms)
 {
@@ -99,6 +103,41 @@ void tu_wardd_stop(tu_wardd *d)
         free(d->tmp);
         d->tmp = NULL;
     }
+}
+
+void tu_wardd_enroll(const tu_wardd *d, const char *name, const char *cert_pem_path,
+                     const char *role)
+{
+    ward_rot *rot = NULL;
+    if (ward_rot_open(d->data, 0, &rot) != WARD_OK)
+        fail_msg("enrol %s: root of trust: %s", name, ward_errmsg());
+    uint8_t key[WARD_IDENTITY_KEY_LEN];
+    assert_int_equal(ward_rot_derive(rot, WARD_IDENTITY_KEY_LABEL, NULL, 0, key, sizeof key),
+                     WARD_OK);
+    ward_rot_close(rot);
+    ward_identity *db = NULL;
+    ward_err err = ward_identity_open(d->data, 1, key, &db);
+    ward_wipe(key, sizeof key);
+    if (err != WARD_OK)
+        fail_msg("enrol %s: identity database: %s", name, ward_errmsg());
+    err = ward_identity_user_add(db, name, NULL, NULL, 0, &role, 1);
+    if (err == WARD_ERR_EXISTS)
+        err = ward_rbac_user_role_add(db, name, role);
+    if (err != WARD_OK)
+        fail_msg("enrol %s as %s: %s", name, role, ward_errmsg());
+    size_t len = 0;
+    uint8_t *pem = tu_read_file(cert_pem_path, &len);
+    assert_non_null(pem);
+    ward_cert *cert = NULL;
+    uint8_t spki[WARD_SHA256_LEN];
+    assert_int_equal(ward_cert_from_pem((const char *)pem, len, &cert), WARD_OK);
+    assert_int_equal(ward_cert_spki_sha256(cert, spki), WARD_OK);
+    ward_cert_free(cert);
+    free(pem);
+    err = ward_identity_cert_map(db, name, spki);
+    if (err != WARD_OK && err != WARD_ERR_EXISTS)
+        fail_msg("enrol %s: map certificate: %s", name, ward_errmsg());
+    ward_identity_close(db);
 }
 
 static size_t on_data(char *p, size_t sz, size_t n, void *arg)

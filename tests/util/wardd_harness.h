@@ -23,6 +23,14 @@ void tu_wardd_kill(tu_wardd *d);
 void tu_wardd_stop(tu_wardd *d);
 void tu_sleep_ms(long ms);
 
+/* Enrols a participant in the node's identity database (DATA_DIR/identity.db, opened with the
+ * secrets key from the node's root of trust, as wardd and `ward user` do): the user `name`
+ * (created without a password if absent) gets `role`, and the key of the certificate in
+ * cert_pem_path is mapped to it. Call it after tu_wardd_start (wardd makes the platform key
+ * on its first start). Fails the test on error. */
+void tu_wardd_enroll(const tu_wardd *d, const char *name, const char *cert_pem_path,
+                     const char *role);
+
 /* One HTTPS request to the daemon. */
 typedef struct tu_resp {
     long status;
