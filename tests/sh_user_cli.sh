@@ -247,7 +247,24 @@ if command -v openssl >/dev/null; then
     check "cert add to another user" 1 "$ward" user cert add bob leaf.pem --data-dir "$D"
     check "cert add not a certificate" 1 "$ward" user cert add bob leaf.key --data-dir "$D"
     check "cert remove" 0 "$ward" user cert remove leaf.pem --data-dir "$D"
+    # A CRL from the CA revoking the leaf (openssl ca keeps its state in index.txt).
+    printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\ndefault_crl_days=1\n' \
+        > ca.cnf
+    : > index.txt
+    echo 01 > crlnumber
+    ossl ca -config ca.cnf -keyfile ca.key -cert ca.pem -revoke leaf.pem
+    ossl ca -config ca.cnf -keyfile ca.key -cert ca.pem -gencrl -out crl.pem
+    check "ca crl add" 0 "$ward" user ca crl add crl.pem --data-dir "$D"
+    check "ca crl add the same again (not newer)" 1 "$ward" user ca crl add crl.pem --data-dir "$D"
+    check "ca crl add not a CRL" 1 "$ward" user ca crl add leaf.pem --data-dir "$D"
+    check "ca crl list" 0 "$ward" user ca crl list --data-dir "$D"
+    contains "ca crl list" "CN=client-ca .*revoked=1"
+    check "ca crl bad verb" 2 "$ward" user ca crl drop crl.pem --data-dir "$D"
     check "ca remove" 0 "$ward" user ca remove "$fp" --data-dir "$D"
+    check "ca crl list after the CA is gone" 0 "$ward" user ca crl list --data-dir "$D"
+    if grep -q "client-ca" "$out"; then
+        echo "FAIL: the CRL outlived its CA"; fails=$((fails + 1))
+    fi
     check "ca remove again" 1 "$ward" user ca remove "$fp" --data-dir "$D"
     check "ca remove bad fingerprint" 2 "$ward" user ca remove xyz --data-dir "$D"
 fi

@@ -25,6 +25,10 @@
 #include "ward/rbac.h"
 #include "ward/x509.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #define CHECK_OK(expr)                                                                        \
     do {                                                                                      \
         ward_err e_ = (expr);                                                                 \
@@ -886,6 +890,229 @@ static void test_certificates(void **state)
         ward_pkey_free(keys[i]);
 }
 
+/* ---- CRLs and key usage -------------------------------------------------------------------- */
+
+static X509 *ossl_cert(const ward_cert *c)
+{
+    uint8_t *der = NULL;
+    size_t len = 0;
+    CHECK_OK(ward_cert_to_der(c, &der, &len));
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    free(der);
+    assert_non_null(x);
+    return x;
+}
+
+static EVP_PKEY *ossl_key(const ward_pkey *k)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    CHECK_OK(ward_pkey_private_pem(k, &pem, &len));
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    ward_wipe(pem, len);
+    free(pem);
+    assert_non_null(pk);
+    return pk;
+}
+
+/* A CRL made with OpenSSL directly, signed by issuer: PEM (pem nonzero) or DER, malloc'd. */
+static uint8_t *make_crl(const ward_cert *issuer, const ward_pkey *issuer_key,
+                         const ward_cert *revoked, int64_t this_update, int64_t next_update,
+                         int pem, size_t *len)
+{
+    X509 *ca = ossl_cert(issuer);
+    EVP_PKEY *key = ossl_key(issuer_key);
+    X509_CRL *crl = X509_CRL_new();
+    assert_non_null(crl);
+    ASN1_TIME *tu = ASN1_TIME_set(NULL, (time_t)this_update);
+    ASN1_TIME *nu = ASN1_TIME_set(NULL, (time_t)next_update);
+    assert_int_equal(X509_CRL_set_version(crl, X509_CRL_VERSION_2), 1);
+    assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)), 1);
+    assert_int_equal(X509_CRL_set1_lastUpdate(crl, tu), 1);
+    assert_int_equal(X509_CRL_set1_nextUpdate(crl, nu), 1);
+    if (revoked != NULL) {
+        X509 *r = ossl_cert(revoked);
+        X509_REVOKED *rev = X509_REVOKED_new();
+        assert_int_equal(X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(r)), 1);
+        assert_int_equal(X509_REVOKED_set_revocationDate(rev, tu), 1);
+        assert_int_equal(X509_CRL_add0_revoked(crl, rev), 1);
+        X509_free(r);
+    }
+    assert_int_equal(X509_CRL_sort(crl), 1);
+    assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+    uint8_t *out = NULL;
+    if (pem) {
+        BIO *b = BIO_new(BIO_s_mem());
+        assert_int_equal(PEM_write_bio_X509_CRL(b, crl), 1);
+        char *data = NULL;
+        long n = BIO_get_mem_data(b, &data);
+        out = malloc((size_t)n);
+        memcpy(out, data, (size_t)n);
+        *len = (size_t)n;
+        BIO_free(b);
+    } else {
+        unsigned char *der = NULL;
+        int n = i2d_X509_CRL(crl, &der);
+        assert_true(n > 0);
+        out = malloc((size_t)n);
+        memcpy(out, der, (size_t)n);
+        *len = (size_t)n;
+        OPENSSL_free(der);
+    }
+    ASN1_TIME_free(tu);
+    ASN1_TIME_free(nu);
+    X509_CRL_free(crl);
+    EVP_PKEY_free(key);
+    X509_free(ca);
+    return out;
+}
+
+static void expect_problem(fixture *f, const ward_cert *leaf, ward_cert_problem want)
+{
+    ward_cert_problem got = WARD_CERT_OK;
+    ward_err e = ward_identity_cert_check(f->db, leaf, NULL, 0, &got);
+    if (want == WARD_CERT_OK) {
+        if (e != WARD_OK)
+            fail_msg("cert_check: %s", ward_errmsg());
+    } else {
+        assert_int_equal(e, WARD_ERR_VERIFY);
+    }
+    assert_int_equal(got, want);
+}
+
+static void test_crl_and_usage(void **state)
+{
+    fixture *f = *state;
+    ward_pkey *ca_key = gen_key(), *evil_key = gen_key(), *a_key = gen_key(), *b_key = gen_key(),
+              *s_key = gen_key(), *n_key = gen_key();
+    ward_cert *ca = make_cert("Ward Test Client CA", 1, ca_key, NULL, NULL);
+    /* Same name, another key: its CRLs must not be taken for the real CA's. */
+    ward_cert *evil = make_cert("Ward Test Client CA", 1, evil_key, NULL, NULL);
+    ward_cert *alice = make_cert("alice", 0, a_key, ca, ca_key);
+    ward_cert *bob = make_cert("bob", 0, b_key, ca, ca_key);
+    /* extendedKeyUsage serverAuth only: not for client authentication. */
+    ward_cert_spec ss = {.common_name = "server", .not_before = T0 - 86400,
+                         .not_after = T0 + 365 * 86400, .path_len = -1, .server_auth = 1};
+    ward_cert *server = NULL;
+    CHECK_OK(ward_cert_create(&ss, s_key, ca, ca_key, &server));
+    /* No extendedKeyUsage at all: any purpose, client authentication included. */
+    ward_cert_spec ns = {.common_name = "noeku", .not_before = T0 - 86400,
+                         .not_after = T0 + 365 * 86400, .path_len = -1};
+    ward_cert *noeku = NULL;
+    CHECK_OK(ward_cert_create(&ns, n_key, ca, ca_key, &noeku));
+    const char *names[] = {"alice", "bob", "server", "noeku"};
+    ward_cert *leaves[] = {alice, bob, server, noeku};
+    for (size_t i = 0; i < 4; i++) {
+        uint8_t spki[WARD_SHA256_LEN];
+        add_user(f, names[i], NULL);
+        CHECK_OK(ward_cert_spki_sha256(leaves[i], spki));
+        CHECK_OK(ward_identity_cert_map(f->db, names[i], spki));
+    }
+    ward_principal p;
+    size_t len = 0;
+    uint8_t *crl = make_crl(ca, ca_key, alice, T0 - 3600, T0 + 86400, 1, &len);
+
+    /* A CRL of a CA that is not trusted (yet). */
+    assert_int_equal(ward_identity_crl_add(f->db, crl, len), WARD_ERR_NOT_FOUND);
+    CHECK_OK(ward_identity_ca_add(f->db, ca));
+    CHECK_OK(use_cert(f, alice, NULL, 0, &p));
+    CHECK_OK(ward_identity_crl_add(f->db, crl, len));
+    assert_string_equal(last_ev(f)->action, "crl.add");
+    free(crl);
+
+    /* Revoked: refused, and the check says why. */
+    expect_denied(f, use_cert(f, alice, NULL, 0, &p), "revoked");
+    expect_problem(f, alice, WARD_CERT_REVOKED);
+    assert_non_null(strstr(ward_errmsg(), "revoked"));
+    CHECK_OK(use_cert(f, bob, NULL, 0, &p));
+    assert_string_equal(p.name, "bob");
+    expect_problem(f, bob, WARD_CERT_OK);
+
+    /* The impostor CA's CRL (same issuer name) is refused, DER or PEM. */
+    crl = make_crl(evil, evil_key, NULL, T0 - 60, T0 + 86400, 0, &len);
+    assert_int_equal(ward_identity_crl_add(f->db, crl, len), WARD_ERR_NOT_FOUND);
+    free(crl);
+    /* No rollback to an older CRL; a newer one replaces it (DER this time). */
+    crl = make_crl(ca, ca_key, NULL, T0 - 7200, T0 + 86400, 0, &len);
+    assert_int_equal(ward_identity_crl_add(f->db, crl, len), WARD_ERR_STATE);
+    free(crl);
+    crl = make_crl(ca, ca_key, NULL, T0 - 60, T0 + 86400, 0, &len);
+    CHECK_OK(ward_identity_crl_add(f->db, crl, len));
+    free(crl);
+    CHECK_OK(use_cert(f, alice, NULL, 0, &p));
+    /* A CRL that is not current is not loaded; garbage is not a CRL. */
+    crl = make_crl(ca, ca_key, NULL, T0 - 7200, T0 - 3600, 0, &len);
+    assert_int_equal(ward_identity_crl_add(f->db, crl, len), WARD_ERR_STATE);
+    free(crl);
+    assert_int_equal(ward_identity_crl_add(f->db, (const uint8_t *)"not a crl", 9),
+                     WARD_ERR_FORMAT);
+    json_t *list = NULL;
+    CHECK_OK(ward_identity_crls_json(f->db, &list));
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "revoked")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "this_update")),
+                     T0 - 60);
+    json_decref(list);
+
+    /* Once the CRL is out of date, the CA's certificates are refused until a fresh one comes:
+     * fail closed. */
+    f->now = T0 + 2 * 86400;
+    expect_denied(f, use_cert(f, bob, NULL, 0, &p), "CRL out of date");
+    expect_problem(f, bob, WARD_CERT_CRL_STALE);
+    crl = make_crl(ca, ca_key, alice, T0 + 86400, T0 + 3 * 86400, 1, &len);
+    CHECK_OK(ward_identity_crl_add(f->db, crl, len));
+    free(crl);
+    CHECK_OK(use_cert(f, bob, NULL, 0, &p));
+    expect_denied(f, use_cert(f, alice, NULL, 0, &p), "revoked");
+
+    /* Key usage: an extendedKeyUsage without clientAuth is refused, none at all is fine. */
+    expect_denied(f, use_cert(f, server, NULL, 0, &p), "clientAuth");
+    expect_problem(f, server, WARD_CERT_USAGE);
+    CHECK_OK(use_cert(f, noeku, NULL, 0, &p));
+    assert_string_equal(p.name, "noeku");
+
+    /* Removing the CA removes its CRL. */
+    uint8_t fp[WARD_SHA256_LEN];
+    CHECK_OK(ward_cert_fingerprint(ca, fp));
+    CHECK_OK(ward_identity_ca_remove(f->db, fp));
+    CHECK_OK(ward_identity_crls_json(f->db, &list));
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    assert_int_equal(ward_identity_crl_remove(f->db, fp), WARD_ERR_NOT_FOUND);
+
+    ward_cert *certs[] = {ca, evil, alice, bob, server, noeku};
+    for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++)
+        ward_cert_free(certs[i]);
+    ward_pkey *keys[] = {ca_key, evil_key, a_key, b_key, s_key, n_key};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        ward_pkey_free(keys[i]);
+}
+
+/* A self-signed participant certificate: the key (possession proven by TLS) is the identity. */
+static void test_auth_cert_key(void **state)
+{
+    fixture *f = *state;
+    uint8_t k1[WARD_SHA256_LEN], k2[WARD_SHA256_LEN];
+    memset(k1, 0x11, sizeof k1);
+    memset(k2, 0x22, sizeof k2);
+    add_user(f, "provider", NULL);
+    CHECK_OK(ward_identity_cert_map(f->db, "provider", k1));
+    ward_auth_ctx ctx = {.source = "198.51.100.7", .request_id = "req-9"};
+    ward_principal p;
+    CHECK_OK(ward_identity_auth_cert_key(f->db, k1, &ctx, &p));
+    assert_string_equal(p.name, "provider");
+    assert_int_equal(p.method, WARD_AUTH_CERTIFICATE);
+    assert_int_equal(p.strong, 0);
+    assert_string_equal(last_ev(f)->action, "auth.certificate");
+    assert_int_equal(last_ev(f)->success, 1);
+    expect_denied(f, ward_identity_auth_cert_key(f->db, k2, &ctx, &p), "not mapped");
+    CHECK_OK(ward_identity_user_set_disabled(f->db, "provider", 1));
+    expect_denied(f, ward_identity_auth_cert_key(f->db, k1, &ctx, &p), "user disabled");
+}
+
 /* ---- attestation ---------------------------------------------------------------------------- */
 
 static void test_attestation(void **state)
@@ -1260,6 +1487,8 @@ int main(void)
         T(test_tokens),
         T(test_token_with_totp),
         T(test_certificates),
+        T(test_crl_and_usage),
+        T(test_auth_cert_key),
         T(test_attestation),
         T(test_rate_limit_user),
         T(test_rate_limit_backoff),

@@ -68,6 +68,8 @@ static const char user_help[] =
     "  cert remove CERT.pem\n"
     "  ca add CA.pem | ca list | ca remove FINGERPRINT\n"
     "                          CAs trusted for client certificates\n"
+    "  ca crl add CRL | ca crl list\n"
+    "                          a CA's revocation list (PEM or DER; a newer one replaces it)\n"
     "  settings [options]      show or change the database's settings:\n"
     "      --argon2 T,M,P      Argon2id passes, memory (KiB), lanes (default 3,65536,1)\n"
     "      --password-min N    shortest password in bytes (default 8)\n"
@@ -846,12 +848,71 @@ static int load_cert_file(const char *path, ward_cert **out)
     return EXIT_OK;
 }
 
+/* `ca crl add FILE`, `ca crl list`. */
+static int ca_crl(const struct cli_opts *o, struct args *a)
+{
+    const char *verb = a->npos > 1 ? a->pos[1] : "";
+    ward_identity *db = NULL;
+    int rc;
+    if (strcmp(verb, "list") == 0 && a->npos == 2) {
+        if ((rc = open_db(a, 0, &db)) != EXIT_OK)
+            return rc;
+        json_t *l = NULL;
+        if (ward_identity_crls_json(db, &l) != WARD_OK) {
+            rc = fail("cannot list CRLs");
+        } else if (o->json) {
+            rc = print_json(l);
+            l = NULL;
+        } else {
+            size_t i;
+            json_t *c;
+            json_array_foreach(l, i, c)
+                printf("%s %s next_update=%lld revoked=%lld\n",
+                       json_string_value(json_object_get(c, "ca_fingerprint")),
+                       json_string_value(json_object_get(c, "issuer")),
+                       (long long)json_integer_value(json_object_get(c, "next_update")),
+                       (long long)json_integer_value(json_object_get(c, "revoked")));
+        }
+        json_decref(l);
+        ward_identity_close(db);
+        return rc;
+    }
+    if (strcmp(verb, "add") != 0 || a->npos != 3)
+        return usage(a, "ca crl add CRL | ca crl list");
+    FILE *f = fopen(a->pos[2], "rb");
+    if (f == NULL) {
+        fprintf(stderr, "ward user: cannot open %s: %s\n", a->pos[2], strerror(errno));
+        return EXIT_FAIL;
+    }
+    size_t cap = (size_t)16 << 20;
+    uint8_t *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+    int bad = buf == NULL || ferror(f) || n > cap;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        fprintf(stderr, "ward user: cannot read %s (at most 16 MiB)\n", a->pos[2]);
+        return EXIT_FAIL;
+    }
+    if ((rc = open_db(a, 0, &db)) == EXIT_OK) {
+        if (ward_identity_crl_add(db, buf, n) != WARD_OK)
+            rc = fail("cannot load the CRL");
+        else
+            printf("CRL from %s loaded\n", a->pos[2]);
+        ward_identity_close(db);
+    }
+    free(buf);
+    return rc;
+}
+
 static int user_cert(const struct cli_opts *o, struct args *a, int is_ca)
 {
     const char *verb = a->npos > 0 ? a->pos[0] : "";
     int rc = EXIT_OK;
     ward_identity *db = NULL;
     ward_cert *cert = NULL;
+    if (is_ca && strcmp(verb, "crl") == 0)
+        return ca_crl(o, a);
     if (is_ca && strcmp(verb, "list") == 0) {
         if (a->npos != 1)
             return usage(a, "ca list takes no argument");
@@ -929,7 +990,7 @@ static int user_cert(const struct cli_opts *o, struct args *a, int is_ca)
                 printf("certificate key of %s unmapped\n", a->pos[1]);
         }
     } else {
-        rc = usage(a, is_ca ? "ca add|list|remove" : "cert add|remove");
+        rc = usage(a, is_ca ? "ca add|list|remove|crl" : "cert add|remove");
     }
     ward_cert_free(cert);
     ward_identity_close(db);
