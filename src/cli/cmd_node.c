@@ -151,6 +151,8 @@ static int node_start(const struct cli_opts *o, int argc, char **argv)
         return EXIT_FAIL;
     char node_file[PATH_MAX], pid_file[PATH_MAX], log_file[PATH_MAX], cert_file[PATH_MAX];
     int rc = EXIT_FAIL;
+    node_conn nc;
+    memset(&nc, 0, sizeof nc);
     if (path_in(node_file, sizeof node_file, dir, "node.json") != 0 ||
         path_in(pid_file, sizeof pid_file, dir, "wardd.pid") != 0 ||
         path_in(log_file, sizeof log_file, dir, "wardd.log") != 0 ||
@@ -210,8 +212,6 @@ static int node_start(const struct cli_opts *o, int argc, char **argv)
     int pl = snprintf(pidtext, sizeof pidtext, "%ld\n", (long)pid);
     if (cli_write_file(pid_file, pidtext, (size_t)pl, 0600) != WARD_OK)
         cli_error("node start: pid file", 1);
-    node_conn nc;
-    memset(&nc, 0, sizeof nc);
     int up = 0;
     for (int i = 0; i < 600 && !up; i++) { /* 60 s: a sanitizer build starts slowly */
         int st;
