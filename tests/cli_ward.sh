@@ -27,9 +27,19 @@ check "unknown option" 2 "$ward" --frob
 check "--version" 0 "$ward" --version;             contains "--version" "NOT from the machine's root"
 check "version --json" 0 "$ward" version --json;   contains "version --json" '"tee": "ward-sw"'
 check "version extra arg" 2 "$ward" version extra
-for c in version selftest demo; do
+for c in version selftest demo id node task; do
     check "$c --help" 0 "$ward" "$c" --help;       contains "$c --help" "usage: ward $c"
 done
+check "--help lists id" 0 "$ward" --help;          contains "--help lists id" "^  id "
+contains "--help lists node" "^  node "
+contains "--help lists task" "^  task "
+for v in create show sign upload run status cancel result; do
+    check "task $v --help" 0 "$ward" task "$v" --help
+    contains "task $v --help" "usage: ward task $v"
+done
+check "task without verb" 2 "$ward" task
+check "node unknown verb" 2 "$ward" node frob
+check "id without name" 2 "$ward" id new
 check "selftest" 0 "$ward" selftest;               contains "selftest" "all checks passed"
 check "selftest --json" 0 "$ward" --json selftest; contains "selftest --json" '"ok": true'
 check "demo" 0 "$ward" demo --rows 2000
@@ -39,6 +49,7 @@ contains "demo evidence" "evidence verified"
 contains "demo result signature" "result signature verified"
 contains "demo trust line" "not from this machine's root"
 contains "demo node stopped" "Node stopped (SIGTERM, exit 0)"
+contains "demo enrols its parties" "enrolled in the node's identity"
 check "demo bad --rows" 2 "$ward" demo --rows 5
 check "demo extra arg" 2 "$ward" demo now
 rm -f /tmp/ward-cli-out.$$

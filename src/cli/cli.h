@@ -22,6 +22,9 @@ int cmd_audit(const struct cli_opts *o, int argc, char **argv); /* cmd_audit.c *
 int cmd_attest(const struct cli_opts *o, int argc, char **argv); /* cmd_attest.c */
 int cmd_verify(const struct cli_opts *o, int argc, char **argv); /* cmd_attest.c */
 int cmd_ear(const struct cli_opts *o, int argc, char **argv);    /* cmd_ear.c */
+int cmd_id(const struct cli_opts *o, int argc, char **argv);     /* cmd_id.c */
+int cmd_node(const struct cli_opts *o, int argc, char **argv);   /* cmd_node.c */
+int cmd_task(const struct cli_opts *o, int argc, char **argv);   /* cmd_task.c */
 
 /* `ward ta <verb>`: argv[0] is the verb. */
 int cmd_ta_keygen(const struct cli_opts *o, int argc, char **argv); /* cmd_ta_sign.c */

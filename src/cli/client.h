@@ -6,7 +6,12 @@
  * verifier configuration is given, Ward's attested-TLS verifier (ward_channel_ssl_ctx_install):
  * the server's certificate must carry evidence that verifies against the given trust anchors
  * and binds the certificate's key. The server key may also be pinned by its SPKI hash (the
- * `tls_spki_sha256` of wardd's port file). One connection is kept alive per client. */
+ * `tls_spki_sha256` of wardd's port file). One connection is kept alive per client.
+ *
+ * When the attested-TLS verifier refuses the server, the handshake fails with libcurl's generic
+ * "peer certificate was not OK"; the client keeps the verifier's own reason (the policy's
+ * verdict, e.g. "policy://ward/default: warning" for a software TEE under a policy that does
+ * not accept warnings) and reports it instead. */
 #ifndef WARD_CLI_CLIENT_H
 #define WARD_CLI_CLIENT_H
 
@@ -26,13 +31,25 @@ typedef struct cli_resp {
     size_t len;
 } cli_resp;
 
-/* port: wardd's port on 127.0.0.1. spki_sha256: the server key's SPKI hash to pin (NULL: no
- * pin). key, cert: the participant (NULL, NULL: anonymous; both borrowed, must outlive the
- * client). verify: attested-TLS verification of the server (NULL: none; borrowed). */
-ward_err cli_client_new(int port, const uint8_t *spki_sha256, const ward_pkey *key,
-                        const ward_cert *cert, const ward_channel_verify_cfg *verify,
-                        cli_client **out);
+/* host, port: wardd's address (host: an IPv4 or IPv6 address or a name; NULL: 127.0.0.1).
+ * spki_sha256: the server key's SPKI hash to pin (NULL: no pin). key, cert: the participant
+ * (NULL, NULL: anonymous; both borrowed, must outlive the client). verify: attested-TLS
+ * verification of the server (NULL: none; borrowed, must outlive the client). At least one of
+ * pin and verify is required. */
+ward_err cli_client_new(const char *host, int port, const uint8_t *spki_sha256,
+                        const ward_pkey *key, const ward_cert *cert,
+                        const ward_channel_verify_cfg *verify, cli_client **out);
 void cli_client_free(cli_client *c);
+
+/* Progress of the transfers that follow: fn(arg, done, total) with the bytes sent (uploads) or
+ * received (downloads) of the current request; total 0 when unknown. NULL turns it off. */
+typedef void (*cli_progress_fn)(void *arg, uint64_t done, uint64_t total);
+void cli_client_set_progress(cli_client *c, cli_progress_fn fn, void *arg);
+
+/* The server's certificate on the connection of the last successful request (caller frees). */
+ward_err cli_client_peer_cert(cli_client *c, ward_cert **out);
+/* The attested-TLS verdict of the last handshake (NULL without a verifier or connection). */
+const ward_channel_result *cli_client_channel_result(cli_client *c);
 
 /* One request; body may be NULL (len 0). On WARD_OK, *out holds the status and the body
  * (free with cli_resp_free). Responses larger than 64 MiB are refused. */

@@ -27,11 +27,16 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/task_client.h"
 #include "ward/claims.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/evidence.h"
+#include "ward/identity.h"
 #include "ward/json.h"
+#include "ward/policy.h"
+#include "ward/rbac.h"
+#include "ward/rot.h"
 #include "ward/selftest.h"
 #include "ward/stream.h"
 #include "ward/task.h"
@@ -87,7 +92,9 @@ typedef struct demo {
     int port;
     uint8_t tls_spki[WARD_SHA256_LEN];
     uint8_t pinned[1][WARD_SHA256_LEN]; /* the node's platform certificate */
-    ward_evidence_trust trust;
+    ward_policy *policy;                /* the software TEE's `warning`, accepted explicitly */
+    tc_trust trust;
+    ward_channel_verify_cfg channel;    /* attested TLS: the same anchors and policy */
     party a, b, analyst;
     uint8_t x_sk[WARD_X25519_LEN], x_pk[WARD_X25519_LEN]; /* the analyst's result key */
     demo_data data;
@@ -97,7 +104,6 @@ typedef struct demo {
 typedef struct task_spec {
     const char *function; /* "sql" or "psi" */
     json_t *params;       /* borrowed */
-    const char *params_text; /* what the statement hashes: the query, or "key LF columns" */
     const char *slot[2];
     party *owner[2];
     const demo_buf *input[2];
@@ -108,12 +114,8 @@ typedef struct task_run {
     char id[WARD_TASK_ID_HEX_LEN + 1];
     ward_task_manifest *m;
     uint8_t digest[WARD_TASK_HASH_LEN];
-    uint8_t task_pk[WARD_X25519_LEN];
-    uint8_t *sign_spki;
-    size_t sign_spki_len;
-    ward_pkey *sign_pk;
-    uint8_t *csv; /* the decrypted result */
-    size_t csv_len;
+    tc_task_keys keys; /* what the first provider's evidence check bound */
+    tc_result result;  /* the decrypted result */
 } task_run;
 
 /* ---- small helpers -------------------------------------------------------------------------- */
@@ -140,26 +142,9 @@ static void step_done(void)
     fflush(stdout);
 }
 
-static int fail(const char *what)
-{
-    fprintf(stderr, "ward demo: %s: %s\n", what, ward_errmsg());
-    return -1;
-}
-
-static int fail_msg(const char *what, const char *detail)
-{
-    fprintf(stderr, "ward demo: %s%s%s\n", what, detail != NULL ? ": " : "",
-            detail != NULL ? detail : "");
-    return -1;
-}
-
-static void hex_short(const uint8_t *p, size_t n, char *out, size_t cap)
-{
-    size_t i = 0;
-    for (; i < n && 2 * i + 3 <= cap; i++)
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-    out[2 * i] = '\0';
-}
+#define fail tc_fail
+#define fail_msg tc_fail_msg
+#define hex_short tc_hex
 
 static int interrupted(void)
 {
@@ -176,43 +161,13 @@ static json_t *call(party *p, const char *method, const char *path, const void *
 {
     if (interrupted())
         return NULL;
-    fflush(stdout);
-    cli_resp r;
-    if (cli_client_request(p->cl, method, path, body, len, &r) != WARD_OK) {
-        fail(path);
-        return NULL;
-    }
-    json_t *j = NULL;
-    if (r.status != want) {
-        fprintf(stderr, "ward demo: %s %s as %s: HTTP %ld: %.*s\n", method, path, p->name,
-                r.status, (int)(r.len > 1000 ? 1000 : r.len), r.body);
-    } else {
-        json_error_t je;
-        j = json_loadb(r.body, r.len, 0, &je);
-        if (j == NULL || !json_is_object(j)) {
-            fprintf(stderr, "ward demo: %s %s: reply is not a JSON object\n", method, path);
-            json_decref(j);
-            j = NULL;
-        }
-    }
-    cli_resp_free(&r);
-    return j;
+    return tc_call(p->cl, p->name, method, path, body, len, want);
 }
 
 static const char *jstr(json_t *j, const char *member)
 {
     const char *s = json_string_value(json_object_get(j, member));
     return s != NULL ? s : "";
-}
-
-static int b64u_member(json_t *j, const char *member, uint8_t **out, size_t *len)
-{
-    const char *s = json_string_value(json_object_get(j, member));
-    if (s == NULL)
-        return fail_msg("reply lacks", member);
-    if (ward_base64url_decode(s, strlen(s), out, len) != WARD_OK)
-        return fail(member);
-    return 0;
 }
 
 /* ---- the node -------------------------------------------------------------------------------- */
@@ -386,9 +341,49 @@ static int pin_platform(demo *d)
     ward_cert_free(cert);
     if (err != WARD_OK)
         return fail("platform certificate");
-    d->trust.pinned = (const uint8_t(*)[WARD_SHA256_LEN])d->pinned;
-    d->trust.n_pinned = 1;
+    d->trust.anchors.pinned = (const uint8_t(*)[WARD_SHA256_LEN])d->pinned;
+    d->trust.anchors.n_pinned = 1;
+    /* The software TEE appraises as `warning` at best; the demo says so and accepts it. */
+    static const char pol[] = "{\"version\":1,\"id\":\"policy://ward/demo\","
+                              "\"accept_warning\":true}";
+    if (ward_policy_parse(pol, sizeof pol - 1, &d->policy) != WARD_OK)
+        return fail("policy");
+    d->trust.policy = d->policy;
+    d->channel.policy = d->policy;
+    d->channel.trust = &d->trust.anchors;
     return 0;
+}
+
+/* Enrols a party in the node's identity database (the RBAC of issue 8: every /v1/tasks call
+ * needs the caller's certificate key mapped to a user holding the permission), as
+ * `ward user add NAME --role ROLE --no-password` and `ward user cert add` would. */
+static int enrol(demo *d, party *const *parties, const char *const *roles, size_t n)
+{
+    ward_rot *rot = NULL;
+    ward_identity *db = NULL;
+    uint8_t key[WARD_IDENTITY_KEY_LEN];
+    ward_err err = ward_rot_open(d->data_dir, 0, &rot);
+    if (err == WARD_OK)
+        err = ward_rot_derive(rot, WARD_IDENTITY_KEY_LABEL, NULL, 0, key, sizeof key);
+    if (err == WARD_OK)
+        err = ward_identity_open(d->data_dir, 1, key, &db);
+    ward_wipe(key, sizeof key);
+    /* The analyst creates the tasks it receives the result of: result-consumer is getting
+     * task.create (the RBAC contract); grant it here until the default roles have it. */
+    if (err == WARD_OK)
+        err = ward_rbac_grant(db, "result-consumer", "task.create");
+    for (size_t i = 0; err == WARD_OK && i < n; i++) {
+        uint8_t spki[WARD_SHA256_LEN];
+        const char *role = roles[i];
+        err = ward_identity_user_add(db, parties[i]->name, NULL, NULL, 0, &role, 1);
+        if (err == WARD_OK)
+            err = ward_pkey_spki_sha256(parties[i]->key, spki);
+        if (err == WARD_OK)
+            err = ward_identity_cert_map(db, parties[i]->name, spki);
+    }
+    ward_identity_close(db);
+    ward_rot_close(rot);
+    return err == WARD_OK ? 0 : fail("enrolling the parties in the node's identity database");
 }
 
 /* ---- identities ------------------------------------------------------------------------------ */
@@ -409,11 +404,12 @@ static int make_party(demo *d, party *p, const char *name)
     if (err == WARD_OK)
         err = ward_base64_encode(der, dl, &p->spki_b64, NULL);
     free(der);
-    /* The node is pinned by its TLS key (the port file's tls_spki_sha256). The attested-TLS
-     * verifier is not used here: under the default policy the software TEE's
-     * channel evidence is not accepted; the task evidence is verified explicitly (step 3). */
+    /* The node is pinned by its TLS key (the port file's tls_spki_sha256) and its certificate's
+     * evidence is checked in every handshake (attested TLS) with the demo's anchors and policy;
+     * the task evidence is verified on its own (step 3). */
     if (err == WARD_OK)
-        err = cli_client_new(d->port, d->tls_spki, p->key, p->cert, NULL, &p->cl);
+        err = cli_client_new("127.0.0.1", d->port, d->tls_spki, p->key, p->cert, &d->channel,
+                             &p->cl);
     if (err != WARD_OK)
         return fail(name);
     return 0;
@@ -433,58 +429,26 @@ static void free_party(party *p)
 static void task_run_free(task_run *t)
 {
     ward_task_manifest_free(t->m);
-    ward_pkey_free(t->sign_pk);
-    free(t->sign_spki);
-    if (t->csv != NULL) {
-        ward_wipe(t->csv, t->csv_len);
-        free(t->csv);
-    }
+    tc_task_keys_free(&t->keys);
+    tc_result_free(&t->result);
     memset(t, 0, sizeof *t);
-}
-
-static ward_task_manifest *build_manifest(demo *d, const task_spec *s, const char *id)
-{
-    char x[2 * WARD_X25519_LEN + 1];
-    hex_short(d->x_pk, sizeof d->x_pk, x, sizeof x);
-    json_t *inputs = json_array();
-    for (size_t i = 0; i < 2 && inputs != NULL; i++) {
-        json_t *slot = json_pack("{s:s, s:s, s:I}", "slot", s->slot[i], "owner",
-                                 s->owner[i]->spki_b64, "max_bytes", SLOT_MAX_BYTES);
-        if (slot == NULL || json_array_append_new(inputs, slot) != 0) {
-            json_decref(inputs);
-            inputs = NULL;
-        }
-    }
-    if (inputs == NULL)
-        return NULL;
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:O, s:o, s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", id, "creator", d->analyst.spki_b64,
-                          "function", "builtin", s->function, "params", s->params, "inputs",
-                          inputs, "recipients", "identity", d->analyst.spki_b64, "x25519", x,
-                          "expires_at", (json_int_t)time(NULL) + 3600, "retention",
-                          "delete-on-done");
-    if (j == NULL)
-        return NULL;
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (text == NULL)
-        return NULL;
-    ward_task_manifest *m = NULL;
-    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
-        fail("manifest");
-    free(text);
-    return m;
 }
 
 static int step_initiate(demo *d, const task_spec *s, task_run *t)
 {
-    uint8_t rid[16];
-    if (ward_random(rid, sizeof rid) != WARD_OK)
-        return fail("task id");
-    hex_short(rid, sizeof rid, t->id, sizeof t->id);
-    t->m = build_manifest(d, s, t->id);
-    if (t->m == NULL)
-        return fail_msg("cannot build the manifest", NULL);
+    tc_slot_spec slots[2];
+    for (size_t i = 0; i < 2; i++)
+        slots[i] = (tc_slot_spec){s->slot[i], s->owner[i]->spki_b64, SLOT_MAX_BYTES};
+    tc_recipient_spec rcpt = {.identity = d->analyst.spki_b64};
+    memcpy(rcpt.x25519, d->x_pk, sizeof rcpt.x25519);
+    tc_manifest_spec ms = {.creator = d->analyst.spki_b64, .function = s->function,
+                           .params = s->params, .slots = slots, .n_slots = 2,
+                           .recipients = &rcpt, .n_recipients = 1,
+                           .expires_at = (int64_t)time(NULL) + 3600,
+                           .retention = "delete-on-done"};
+    if (tc_manifest_build(&ms, &t->m) != WARD_OK)
+        return fail("cannot build the manifest");
+    snprintf(t->id, sizeof t->id, "%s", ward_task_id(t->m));
     ward_task_manifest_digest(t->m, t->digest);
     party *signers[3] = {&d->analyst, s->owner[0], s->owner[1]};
     for (size_t i = 0; i < 3; i++)
@@ -517,8 +481,9 @@ static int step_initiate(demo *d, const task_spec *s, task_run *t)
     return ok ? 0 : -1;
 }
 
-/* A participant fetches the task and checks its evidence: the node's platform key signed a
- * report whose report_data binds this manifest and the task's two keys. */
+/* A participant fetches the task and checks its evidence with its own anchors and policy: the
+ * node's platform key signed a report whose report_data binds this manifest and the task's
+ * two keys. */
 static int check_evidence(demo *d, party *p, task_run *t, int first)
 {
     char path[128];
@@ -527,75 +492,39 @@ static int check_evidence(demo *d, party *p, task_run *t, int first)
     if (j == NULL)
         return -1;
     int rc = -1;
-    char *ev = NULL;
-    uint8_t *spki = NULL;
-    size_t spl = 0;
-    uint8_t pk[WARD_X25519_LEN];
     char want[2 * WARD_TASK_HASH_LEN + 1];
     hex_short(t->digest, sizeof t->digest, want, sizeof want);
-    json_t *ta = json_object_get(j, "ta");
-    const char *pkhex = jstr(ta, "task_pk");
+    tc_task_keys k;
     if (strcmp(jstr(j, "manifest_sha256"), want) != 0) {
         fail_msg("the node holds another manifest", jstr(j, "manifest_sha256"));
         goto out;
     }
-    if (!json_is_object(ta) || ward_hex_decode_fixed(pkhex, strlen(pkhex), pk, sizeof pk) !=
-                                   WARD_OK || b64u_member(ta, "sign_pk", &spki, &spl) != 0) {
-        fail_msg("the task has no TA keys", NULL);
+    if (tc_check_evidence(json_object_get(j, "ta"), t->digest, &d->trust, &k) != 0)
         goto out;
-    }
-    ev = json_dumps(json_object_get(ta, "evidence"), JSON_COMPACT);
-    if (ev == NULL) {
-        fail_msg("the task has no evidence", NULL);
-        goto out;
-    }
-    ward_claims claims;
-    ward_evidence_result res;
-    if (ward_evidence_verify(ev, strlen(ev), &d->trust, (int64_t)time(NULL), &claims, &res) !=
-        WARD_OK) {
-        fail("evidence refused");
-        goto out;
-    }
-    /* report_data = SHA-256(manifest digest || task_pk || SHA-256(sign_pk)) || 0^32 */
-    uint8_t bind[96], expect[64] = {0};
-    memcpy(bind, t->digest, 32);
-    memcpy(bind + 32, pk, 32);
-    if (ward_hash(WARD_HASH_SHA256, spki, spl, bind + 64) != WARD_OK ||
-        ward_hash(WARD_HASH_SHA256, bind, sizeof bind, expect) != WARD_OK) {
-        fail("hash");
-        goto out;
-    }
-    if (memcmp(claims.report_data, expect, sizeof expect) != 0) {
-        fail_msg("the report does not bind this manifest and these keys", NULL);
-        goto out;
-    }
     if (first) {
-        memcpy(t->task_pk, pk, sizeof pk);
-        t->sign_spki = spki;
-        t->sign_spki_len = spl;
-        spki = NULL;
-        if (ward_pkey_from_spki_der(t->sign_spki, t->sign_spki_len, &t->sign_pk) != WARD_OK) {
-            fail("task signing key");
+        t->keys = k;
+    } else {
+        int same = tc_task_keys_equal(&k, &t->keys);
+        tc_task_keys_free(&k);
+        if (!same) {
+            fail_msg("the node showed this party other task keys", NULL);
             goto out;
         }
-    } else if (memcmp(pk, t->task_pk, sizeof pk) != 0 || spl != t->sign_spki_len ||
-               memcmp(spki, t->sign_spki, spl) != 0) {
-        fail_msg("the node showed this party other task keys", NULL);
-        goto out;
     }
+    const ward_claims *c = &t->keys.claims;
     char meas[17], tpk[17];
-    hex_short(claims.measurement, claims.measurement_len < 8 ? claims.measurement_len : 8, meas,
+    hex_short(c->measurement, c->measurement_len < 8 ? c->measurement_len : 8, meas,
               sizeof meas);
-    hex_short(pk, 8, tpk, sizeof tpk);
+    hex_short(t->keys.task_pk, 8, tpk, sizeof tpk);
     printf("   %-10s: evidence verified (software TEE report, signed by the pinned platform "
            "key;\n"
-           "               TA measurement %s..., SVN %u, debug %s); report_data binds the\n"
-           "               manifest digest, task key %s... and the task signing key\n",
-           p->name, meas, (unsigned)claims.svn, claims.debug ? "on" : "off", tpk);
+           "               TA measurement %s..., SVN %u, debug %s; appraised `%s`, accepted\n"
+           "               explicitly); report_data binds the manifest digest, task key\n"
+           "               %s... and the task signing key\n",
+           p->name, meas, (unsigned)c->svn, c->debug ? "on" : "off",
+           ward_ear_status_name(t->keys.appraisal.status), tpk);
     rc = 0;
 out:
-    free(spki);
-    free(ev);
     json_decref(j);
     return rc;
 }
@@ -603,83 +532,20 @@ out:
 static int upload(demo *d, party *p, const task_run *t, const char *slot, const demo_buf *csv)
 {
     (void)d;
-    char aad[WARD_TASK_AAD_MAX + 1];
-    int n = snprintf(aad, sizeof aad, "ward-task-input-v1/%s/%s", t->id, slot);
-    if (n < 0 || (size_t)n >= sizeof aad)
-        return fail_msg("slot name too long", slot);
-    double t0 = now_s();
-    uint8_t *ct = NULL;
-    size_t ctl = 0;
-    if (ward_stream_seal(t->task_pk, 0, (const uint8_t *)aad, (size_t)n,
-                         (const uint8_t *)csv->p, csv->len, &ct, &ctl) != WARD_OK)
-        return fail("encryption");
-    double t1 = now_s();
-    int rc = 0;
-    size_t off = 0, chunks = 0;
-    while (rc == 0 && off < ctl) {
-        size_t len = ctl - off < UPLOAD_CHUNK ? ctl - off : UPLOAD_CHUNK;
-        int final = off + len == ctl;
-        char path[256];
-        snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", t->id, slot, off,
-                 final ? "&final=1" : "");
-        json_t *j = call(p, "PUT", path, ct + off, len, 200);
-        if (j == NULL) {
-            rc = -1;
-            break;
-        }
-        json_int_t got = json_integer_value(json_object_get(j, "offset"));
-        if (got < 0 || (size_t)got != off + len ||
-            (final && !json_is_true(json_object_get(j, "complete")))) {
-            rc = fail_msg("the node stored something else", NULL);
-        }
-        json_decref(j);
-        off += len;
-        chunks++;
-    }
-    double t2 = now_s();
-    free(ct);
-    if (rc == 0)
-        printf("   %-10s: %zu bytes of CSV -> %zu bytes encrypted to the task key (AAD \"%.*s...\")"
-               " in %.2f s;\n"
-               "               uploaded in %zu chunks in %.2f s\n",
-               p->name, csv->len, ctl, 28, aad, t1 - t0, chunks, t2 - t1);
-    return rc;
-}
-
-/* inputs digest: per slot in manifest order: u32le name length, name, u32le aad length, aad,
- * SHA-256 of the plaintext, u64le records (docs/builtins.md). */
-static int inputs_digest(const task_spec *s, const task_run *t, uint8_t out[32])
-{
-    uint8_t buf[2 * (4 + WARD_TASK_SLOT_NAME_MAX + 4 + WARD_TASK_AAD_MAX + 32 + 8)];
-    size_t len = 0;
-    for (size_t i = 0; i < 2; i++) {
-        char aad[WARD_TASK_AAD_MAX + 1];
-        int an = snprintf(aad, sizeof aad, "ward-task-input-v1/%s/%s", t->id, s->slot[i]);
-        size_t nl = strlen(s->slot[i]);
-        if (an < 0 || (size_t)an >= sizeof aad || nl > WARD_TASK_SLOT_NAME_MAX)
-            return -1;
-        uint32_t l32 = (uint32_t)nl;
-        for (int k = 0; k < 4; k++)
-            buf[len++] = (uint8_t)(l32 >> (8 * k));
-        memcpy(buf + len, s->slot[i], nl);
-        len += nl;
-        l32 = (uint32_t)an;
-        for (int k = 0; k < 4; k++)
-            buf[len++] = (uint8_t)(l32 >> (8 * k));
-        memcpy(buf + len, aad, (size_t)an);
-        len += (size_t)an;
-        if (ward_hash(WARD_HASH_SHA256, s->input[i]->p, s->input[i]->len, buf + len) != WARD_OK)
-            return -1;
-        len += 32;
-        uint64_t r = s->records[i];
-        for (int k = 0; k < 8; k++)
-            buf[len++] = (uint8_t)(r >> (8 * k));
-    }
-    return ward_hash(WARD_HASH_SHA256, buf, len, out) == WARD_OK ? 0 : -1;
+    tc_upload_stats st;
+    if (tc_upload(p->cl, p->name, t->id, slot, t->keys.task_pk, (const uint8_t *)csv->p,
+                  csv->len, UPLOAD_CHUNK, NULL, &st) != 0)
+        return -1;
+    printf("   %-10s: %zu bytes of CSV -> %zu bytes encrypted to the task key (AAD "
+           "\"ward-task-input-v1/...\")\n"
+           "               in %.2f s; uploaded in %zu chunks in %.2f s\n",
+           p->name, csv->len, st.ct_len, st.seal_s, st.chunks, st.send_s);
+    return 0;
 }
 
 /* The analyst fetches the result, checks the signature with the key the evidence bound,
- * decrypts it and checks it against the signed statement. */
+ * decrypts it and checks it against the signed statement, which must also name exactly the
+ * inputs the hospitals sent. */
 static int fetch_result(demo *d, const task_spec *s, task_run *t)
 {
     char path[128];
@@ -688,65 +554,25 @@ static int fetch_result(demo *d, const task_spec *s, task_run *t)
     if (j == NULL)
         return -1;
     int rc = -1;
-    uint8_t *st = NULL, *sig = NULL, *enc = NULL, *spk = NULL;
-    size_t stl = 0, sigl = 0, encl = 0, spl = 0;
-    if (b64u_member(j, "statement", &st, &stl) != 0 ||
-        b64u_member(j, "signature", &sig, &sigl) != 0 ||
-        b64u_member(j, "result_enc", &enc, &encl) != 0 ||
-        b64u_member(j, "sign_pk", &spk, &spl) != 0)
+    uint8_t sha[2][32], ih[32];
+    uint64_t records[2] = {s->records[0], s->records[1]};
+    if (tc_result_open(j, t->m, &t->keys, d->x_sk, &t->result) != 0)
         goto out;
-    if (spl != t->sign_spki_len || memcmp(spk, t->sign_spki, spl) != 0) {
-        fail_msg("the result was signed by a key the evidence did not bind", NULL);
-        goto out;
-    }
-    if (ward_verify(t->sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, stl, sig, sigl) != WARD_OK) {
-        fail("result signature");
-        goto out;
-    }
-    /* "WARD-RESULT-1" 0 | u8 len | function | digest | SHA-256(params) | inputs | SHA-256(csv)
-     * | u64le length */
-    size_t fl = strlen(s->function);
-    size_t want = 14 + 1 + fl + 4 * 32 + 8;
-    uint8_t h[32], ih[32];
-    if (stl != want || memcmp(st, "WARD-RESULT-1", 14) != 0 || st[14] != fl ||
-        memcmp(st + 15, s->function, fl) != 0 || memcmp(st + 15 + fl, t->digest, 32) != 0) {
-        fail_msg("the statement is not about this task", NULL);
-        goto out;
-    }
-    const uint8_t *p = st + 15 + fl + 32;
-    if (ward_hash(WARD_HASH_SHA256, s->params_text, strlen(s->params_text), h) != WARD_OK ||
-        memcmp(p, h, 32) != 0) {
-        fail_msg("the statement names other parameters", NULL);
-        goto out;
-    }
-    if (inputs_digest(s, t, ih) != 0 || memcmp(p + 32, ih, 32) != 0) {
+    for (size_t i = 0; i < 2; i++)
+        if (ward_hash(WARD_HASH_SHA256, s->input[i]->p, s->input[i]->len, sha[i]) != WARD_OK)
+            goto out;
+    if (tc_inputs_digest(t->m, (const uint8_t(*)[32])sha, records, ih) != WARD_OK ||
+        memcmp(ih, t->result.inputs_digest, 32) != 0) {
         fail_msg("the statement names other inputs than the providers sent", NULL);
-        goto out;
-    }
-    if (ward_stream_open(d->x_sk, t->digest, sizeof t->digest, enc, encl, &t->csv,
-                         &t->csv_len) != WARD_OK) {
-        fail("decrypting the result");
-        goto out;
-    }
-    uint64_t n = 0;
-    for (int k = 0; k < 8; k++)
-        n |= (uint64_t)p[96 + k] << (8 * k);
-    if (ward_hash(WARD_HASH_SHA256, t->csv, t->csv_len, h) != WARD_OK ||
-        memcmp(p + 64, h, 32) != 0 || n != t->csv_len) {
-        fail_msg("the decrypted result is not the one the TA signed", NULL);
         goto out;
     }
     printf("   analyst: result signature verified with the task signing key the evidence bound;\n"
            "            the statement names this manifest, the agreed %s, and exactly the two\n"
            "            inputs the hospitals sent (SHA-256 and record counts);\n"
            "            decrypted with the analyst's X25519 key: %zu bytes of CSV, hash matches\n",
-           strcmp(s->function, "sql") == 0 ? "query" : "key column", t->csv_len);
+           strcmp(s->function, "sql") == 0 ? "query" : "key column", t->result.csv_len);
     rc = 0;
 out:
-    free(st);
-    free(sig);
-    free(enc);
-    free(spk);
     json_decref(j);
     return rc;
 }
@@ -851,7 +677,7 @@ static size_t print_csv(const uint8_t *csv, size_t len, size_t max, const char *
 static int sql_task(demo *d)
 {
     json_t *params = json_pack("{s:s}", "query", QUERY);
-    task_spec s = {.function = "sql", .params = params, .params_text = QUERY,
+    task_spec s = {.function = "sql", .params = params,
                    .slot = {"patients", "treatments"}, .owner = {&d->a, &d->b},
                    .input = {&d->data.patients, &d->data.treatments},
                    .records = {d->rows, d->rows}};
@@ -860,7 +686,7 @@ static int sql_task(demo *d)
     if (rc == 0) {
         printf("\n   The analyst's result (cost per region and diagnosis, patients of hospital A\n"
                "   treated at hospital B):\n\n");
-        size_t n = print_csv(t.csv, t.csv_len, 11, "     ");
+        size_t n = print_csv(t.result.csv, t.result.csv_len, 11, "     ");
         printf("\n   sql result: %zu rows\n", n);
         step("7. Destroy");
         rc = check_destroyed(d, &d->a, &t);
@@ -875,7 +701,7 @@ static int sql_task(demo *d)
 static int psi_task(demo *d)
 {
     json_t *params = json_pack("{s:s, s:[s]}", "key", "patient_id", "columns", "patient_id");
-    task_spec s = {.function = "psi", .params = params, .params_text = "patient_id\npatient_id",
+    task_spec s = {.function = "psi", .params = params,
                    .slot = {"ids_a", "ids_b"}, .owner = {&d->a, &d->b},
                    .input = {&d->data.ids_a, &d->data.ids_b},
                    .records = {d->rows, d->data.n_ids_b}};
@@ -886,7 +712,7 @@ static int psi_task(demo *d)
     if (rc == 0) {
         printf("\n   The analyst's result (only ids in both sets; neither hospital sees the "
                "other's list):\n\n");
-        size_t n = print_csv(t.csv, t.csv_len, 6, "     ");
+        size_t n = print_csv(t.result.csv, t.result.csv_len, 6, "     ");
         printf("\n   psi result: %zu common patient ids (of %zu at A and %zu at B)\n", n, d->rows,
                d->data.n_ids_b);
         if (n != d->data.n_common) {
@@ -957,9 +783,14 @@ static int demo_main(demo *d)
     if (make_party(d, &d->a, "hospital-a") != 0 || make_party(d, &d->b, "hospital-b") != 0 ||
         make_party(d, &d->analyst, "analyst") != 0)
         return -1;
+    party *const who[3] = {&d->a, &d->b, &d->analyst};
+    static const char *const roles[3] = {"data-provider", "data-provider", "result-consumer"};
+    if (enrol(d, who, roles, 3) != 0)
+        return -1;
     printf("   hospital-a, hospital-b (data providers) and analyst (recipient): P-256 keys with\n"
            "   self-signed certificates (their mutual-TLS identities); the analyst also has an\n"
-           "   X25519 key the result is encrypted to\n");
+           "   X25519 key the result is encrypted to; each is enrolled in the node's identity\n"
+           "   database (hospitals: data-provider, analyst: result-consumer)\n");
     if (demo_data_generate(d->rows, SEED, &d->data) != WARD_OK)
         return fail("generating data");
     printf("   hospital-a: %zu patients (patient_id, age, region, diagnosis), %zu bytes\n"
@@ -1013,6 +844,7 @@ int cmd_demo(const struct cli_opts *o, int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGHUP, &sa, &old_hup);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    tc_prog = "ward demo";
 
     int rc = demo_main(&d);
 
@@ -1021,6 +853,8 @@ int cmd_demo(const struct cli_opts *o, int argc, char **argv)
     free_party(&d.analyst);
     demo_data_free(&d.data);
     ward_wipe(d.x_sk, sizeof d.x_sk);
+    ward_policy_free(d.policy);
+    d.policy = NULL;
     int had_node = d.pid > 0;
     int node_rc = stop_node(&d);
     curl_global_cleanup();

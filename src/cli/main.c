@@ -16,8 +16,11 @@ static const char usage[] =
     "  attest     produce evidence (this node's platform report, hardware evidence if any)\n"
     "  demo       run the main job on this machine and explain each step\n"
     "  ear        check an attestation result (EAR JWT) with the verifier's key\n"
+    "  id         participant identities: new, show\n"
+    "  node       run and inspect a node: start, status, stop\n"
     "  selftest   run the cryptographic known-answer self-test\n"
     "  ta         trusted applications: keygen, sign, measure, new, run\n"
+    "  task       tasks on a node: create, show, sign, upload, run, status, cancel, result\n"
     "  user       users, roles, passwords and TOTP second factors\n"
     "  token      bearer tokens: issue, revoke\n"
     "  audit      the tamper-evident audit log: verify, export, prune\n"
@@ -39,8 +42,11 @@ static const struct {
     {"attest", cmd_attest},
     {"demo", cmd_demo},
     {"ear", cmd_ear},
+    {"id", cmd_id},
+    {"node", cmd_node},
     {"selftest", cmd_selftest},
     {"ta", cmd_ta},
+    {"task", cmd_task},
     {"user", cmd_user},
     {"token", cmd_token},
     {"audit", cmd_audit},

@@ -1,0 +1,617 @@
+/* A participant's side of a task (docs/api.md "Tasks"): manifests, API calls with wardd's error
+ * codes, evidence and binding checks, encrypted resumable uploads, result verification. */
+#include "cli/task_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ward/crypto.h"
+#include "ward/encoding.h"
+#include "ward/stream.h"
+
+const char *tc_prog = "ward";
+tc_error tc_last_error;
+
+int tc_fail(const char *what)
+{
+    fprintf(stderr, "%s: %s: %s\n", tc_prog, what, ward_errmsg());
+    return -1;
+}
+
+int tc_fail_msg(const char *what, const char *detail)
+{
+    fprintf(stderr, "%s: %s%s%s\n", tc_prog, what, detail != NULL ? ": " : "",
+            detail != NULL ? detail : "");
+    return -1;
+}
+
+void tc_hex(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    size_t i = 0;
+    for (; i < n && 2 * i + 3 <= cap; i++)
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+    out[2 * i] = '\0';
+}
+
+static void set_error(long status, const char *code, const char *message)
+{
+    tc_last_error.status = status;
+    snprintf(tc_last_error.code, sizeof tc_last_error.code, "%s", code);
+    snprintf(tc_last_error.message, sizeof tc_last_error.message, "%s", message);
+}
+
+ward_err tc_request(cli_client *c, const char *method, const char *path, const void *body,
+                    size_t len, long *status, json_t **json)
+{
+    *status = 0;
+    *json = NULL;
+    cli_resp r;
+    ward_err err = cli_client_request(c, method, path, body, len, &r);
+    if (err != WARD_OK) {
+        set_error(0, "transport", ward_errmsg());
+        return err;
+    }
+    *status = r.status;
+    json_error_t je;
+    json_t *j = json_loadb(r.body, r.len, 0, &je);
+    if (j != NULL && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    *json = j;
+    cli_resp_free(&r);
+    return WARD_OK;
+}
+
+/* Prints wardd's error (code, message, request id) and keeps it in tc_last_error. */
+static void report_http(const char *who, const char *method, const char *path, long status,
+                        const json_t *j, int not_json)
+{
+    const char *code = json_string_value(json_object_get(j, "error"));
+    const char *msg = json_string_value(json_object_get(j, "message"));
+    const char *rid = json_string_value(json_object_get(j, "request_id"));
+    if (not_json)
+        code = "reply", msg = "the reply is not a JSON object";
+    set_error(status, code != NULL ? code : "http", msg != NULL ? msg : "");
+    fprintf(stderr, "%s: %s %s%s%s: HTTP %ld %s: %s%s%s%s\n", tc_prog, method, path,
+            who != NULL ? " as " : "", who != NULL ? who : "", status,
+            code != NULL ? code : "(no error code)", msg != NULL ? msg : "",
+            rid != NULL ? " (request " : "", rid != NULL ? rid : "", rid != NULL ? ")" : "");
+}
+
+json_t *tc_call(cli_client *c, const char *who, const char *method, const char *path,
+                const void *body, size_t len, long want)
+{
+    fflush(stdout);
+    long status = 0;
+    json_t *j = NULL;
+    if (tc_request(c, method, path, body, len, &status, &j) != WARD_OK) {
+        fprintf(stderr, "%s: %s %s: %s\n", tc_prog, method, path, ward_errmsg());
+        return NULL;
+    }
+    if (status == want && j != NULL)
+        return j;
+    report_http(who, method, path, status, j, status == want);
+    json_decref(j);
+    return NULL;
+}
+
+/* ---- manifests ------------------------------------------------------------------------------ */
+
+ward_err tc_manifest_build(const tc_manifest_spec *s, ward_task_manifest **out)
+{
+    *out = NULL;
+    char id[WARD_TASK_ID_HEX_LEN + 1];
+    if (s->task_id == NULL) {
+        uint8_t rid[WARD_TASK_ID_LEN];
+        ward_err err = ward_random(rid, sizeof rid);
+        if (err != WARD_OK)
+            return err;
+        tc_hex(rid, sizeof rid, id, sizeof id);
+    } else {
+        snprintf(id, sizeof id, "%s", s->task_id);
+    }
+    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:O, s:[], s:[], s:I, s:s}", "version",
+                          WARD_TASK_VERSION, "task_id", id, "creator", s->creator, "function",
+                          "builtin", s->function, "params", s->params, "inputs", "recipients",
+                          "expires_at", (json_int_t)s->expires_at, "retention", s->retention);
+    if (j == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "manifest: out of memory");
+    int bad = 0;
+    json_t *inputs = json_object_get(j, "inputs");
+    for (size_t i = 0; i < s->n_slots && !bad; i++)
+        bad = json_array_append_new(inputs, json_pack("{s:s, s:s, s:I}", "slot", s->slots[i].name,
+                                                      "owner", s->slots[i].owner, "max_bytes",
+                                                      (json_int_t)s->slots[i].max_bytes)) != 0;
+    json_t *recipients = json_object_get(j, "recipients");
+    for (size_t i = 0; i < s->n_recipients && !bad; i++) {
+        char x[2 * WARD_TASK_X25519_LEN + 1];
+        tc_hex(s->recipients[i].x25519, WARD_TASK_X25519_LEN, x, sizeof x);
+        bad = json_array_append_new(recipients, json_pack("{s:s, s:s}", "identity",
+                                                          s->recipients[i].identity, "x25519",
+                                                          x)) != 0;
+    }
+    if (!bad && s->cancel_quorum != 0)
+        bad = json_object_set_new(j, "cancel_quorum", json_integer(s->cancel_quorum)) != 0;
+    char *text = bad ? NULL : json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (text == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "manifest: out of memory");
+    ward_err err = ward_task_manifest_parse(text, strlen(text), out);
+    free(text);
+    return err;
+}
+
+ward_err tc_params_text(const ward_task_manifest *m, char **out)
+{
+    *out = NULL;
+    if (ward_task_function(m) == WARD_TASK_FN_SQL) {
+        *out = strdup(ward_task_sql_query(m));
+    } else if (ward_task_function(m) == WARD_TASK_FN_PSI) {
+        const char *key = ward_task_psi_key(m);
+        size_t n = ward_task_psi_column_count(m), len = strlen(key) + 2;
+        for (size_t i = 0; i < n; i++)
+            len += strlen(ward_task_psi_column(m, i)) + 1;
+        char *p = malloc(len);
+        if (p != NULL) {
+            size_t off = (size_t)snprintf(p, len, "%s\n", key);
+            for (size_t i = 0; i < n; i++)
+                off += (size_t)snprintf(p + off, len - off, "%s%s", i > 0 ? "," : "",
+                                        ward_task_psi_column(m, i));
+        }
+        *out = p;
+    } else {
+        return ward_err_set(WARD_ERR_UNSUPPORTED, "only the built-in sql and psi are supported");
+    }
+    return *out != NULL ? WARD_OK : ward_err_set(WARD_ERR_NOMEM, "out of memory");
+}
+
+/* ---- evidence -------------------------------------------------------------------------------- */
+
+void tc_task_keys_free(tc_task_keys *k)
+{
+    if (k == NULL)
+        return;
+    free(k->sign_spki);
+    ward_pkey_free(k->sign_pk);
+    memset(k, 0, sizeof *k);
+}
+
+int tc_task_keys_equal(const tc_task_keys *a, const tc_task_keys *b)
+{
+    return memcmp(a->task_pk, b->task_pk, sizeof a->task_pk) == 0 &&
+           a->sign_spki_len == b->sign_spki_len &&
+           memcmp(a->sign_spki, b->sign_spki, a->sign_spki_len) == 0;
+}
+
+static int b64u_member(const json_t *j, const char *member, uint8_t **out, size_t *len)
+{
+    const char *s = json_string_value(json_object_get(j, member));
+    if (s == NULL)
+        return tc_fail_msg("the reply lacks", member);
+    if (ward_base64url_decode(s, strlen(s), out, len) != WARD_OK)
+        return tc_fail(member);
+    return 0;
+}
+
+int tc_check_evidence(const json_t *obj, const uint8_t digest[WARD_TASK_HASH_LEN],
+                      const tc_trust *trust, tc_task_keys *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *pkhex = json_string_value(json_object_get(obj, "task_pk"));
+    if (!json_is_object(obj) || pkhex == NULL ||
+        ward_hex_decode_fixed(pkhex, strlen(pkhex), out->task_pk, sizeof out->task_pk) !=
+            WARD_OK)
+        return tc_fail_msg("the task has no TA keys (not approved yet?)", NULL);
+    if (b64u_member(obj, "sign_pk", &out->sign_spki, &out->sign_spki_len) != 0) {
+        tc_task_keys_free(out);
+        return -1;
+    }
+    int rc = -1;
+    ward_policy *def = NULL;
+    char *ev = json_dumps(json_object_get(obj, "evidence"), JSON_COMPACT);
+    int64_t now = (int64_t)time(NULL);
+    if (ev == NULL) {
+        tc_fail_msg("the task has no evidence", NULL);
+        goto out;
+    }
+    ward_evidence_result res;
+    if (ward_evidence_verify(ev, strlen(ev), &trust->anchors, now, &out->claims, &res) !=
+        WARD_OK) {
+        tc_fail("the task's evidence is refused");
+        goto out;
+    }
+    const ward_policy *pol = trust->policy;
+    if (pol == NULL && ward_policy_default(&def) != WARD_OK) {
+        tc_fail("default policy");
+        goto out;
+    }
+    if (pol == NULL)
+        pol = def;
+    if (ward_policy_appraise(pol, &out->claims, NULL, 0, 0, now, &out->appraisal) != WARD_OK) {
+        tc_fail("appraising the task's evidence");
+        goto out;
+    }
+    if (!ward_policy_accepts(pol, out->appraisal.status)) {
+        fprintf(stderr, "%s: the task's evidence is `%s` under %s, which this policy does not "
+                        "accept:\n",
+                tc_prog, ward_ear_status_name(out->appraisal.status), out->appraisal.policy_id);
+        for (size_t i = 0; i < out->appraisal.n_reasons; i++)
+            fprintf(stderr, "    %s\n", out->appraisal.reasons[i]);
+        if (out->appraisal.status == WARD_EAR_WARNING)
+            fprintf(stderr, "    (a software TEE is never better than `warning`: accept it "
+                            "explicitly, e.g. --accept-warning, knowing that the machine's root "
+                            "is trusted)\n");
+        goto out;
+    }
+    /* report_data = SHA-256(manifest digest || task_pk || SHA-256(sign_pk)) || 0^32 */
+    uint8_t bind[96], expect[64] = {0};
+    memcpy(bind, digest, 32);
+    memcpy(bind + 32, out->task_pk, 32);
+    if (ward_hash(WARD_HASH_SHA256, out->sign_spki, out->sign_spki_len, bind + 64) != WARD_OK ||
+        ward_hash(WARD_HASH_SHA256, bind, sizeof bind, expect) != WARD_OK) {
+        tc_fail("hash");
+        goto out;
+    }
+    if (!ward_ct_equal(out->claims.report_data, expect, sizeof expect)) {
+        tc_fail_msg("the TA's report does not bind this manifest and these task keys: refusing",
+                    NULL);
+        goto out;
+    }
+    if (ward_pkey_from_spki_der(out->sign_spki, out->sign_spki_len, &out->sign_pk) != WARD_OK) {
+        tc_fail("task signing key");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(ev);
+    ward_policy_free(def);
+    if (rc != 0)
+        tc_task_keys_free(out);
+    return rc;
+}
+
+/* ---- progress -------------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void tc_bar_start(tc_bar *b, const char *label, uint64_t total)
+{
+    memset(b, 0, sizeof *b);
+    b->on = label != NULL && isatty(STDERR_FILENO);
+    b->label = label;
+    b->total = total;
+    b->t0 = now_s();
+}
+
+void tc_bar_update(tc_bar *b, uint64_t done)
+{
+    if (!b->on)
+        return;
+    double t = now_s();
+    if (t - b->last < 0.1 && done < b->total)
+        return;
+    b->last = t;
+    enum { WIDTH = 30 };
+    uint64_t total = b->total != 0 ? b->total : 1;
+    if (done > total)
+        done = total;
+    int fill = (int)((double)done / (double)total * WIDTH);
+    char bar[WIDTH + 1];
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    double el = t - b->t0;
+    fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f MiB %7.1f MiB/s", b->label, bar,
+            100.0 * (double)done / (double)total, (double)done / 1048576.0,
+            el > 0 ? (double)done / 1048576.0 / el : 0.0);
+    fflush(stderr);
+}
+
+void tc_bar_end(tc_bar *b)
+{
+    if (!b->on)
+        return;
+    tc_bar_update(b, b->total);
+    fputc('\n', stderr);
+    b->on = 0;
+}
+
+/* ---- uploads --------------------------------------------------------------------------------- */
+
+typedef struct up_progress {
+    tc_bar *bar;
+    uint64_t base;
+} up_progress;
+
+static void on_up_progress(void *arg, uint64_t done, uint64_t total)
+{
+    (void)total;
+    up_progress *p = arg;
+    tc_bar_update(p->bar, p->base + done);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+#define UPLOAD_RETRIES 5
+
+/* 1 if the node reports slot complete with exactly len bytes. */
+static int slot_complete(cli_client *c, const char *who, const char *task_id, const char *slot,
+                         size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/tasks/%s", task_id);
+    json_t *j = tc_call(c, who, "GET", path, NULL, 0, 200);
+    const json_t *slots = json_object_get(j, "slots");
+    int ok = 0;
+    for (size_t i = 0; i < json_array_size(slots); i++) {
+        const json_t *s = json_array_get(slots, i);
+        const char *n = json_string_value(json_object_get(s, "name"));
+        if (n != NULL && strcmp(n, slot) == 0)
+            ok = json_is_true(json_object_get(s, "complete")) &&
+                 json_integer_value(json_object_get(s, "bytes")) == (json_int_t)len;
+    }
+    json_decref(j);
+    return ok;
+}
+
+/* Tests make the client "lose" the reply of chunk N (it sends it again, as after a lost
+ * connection), to exercise the resume at the node's offset. */
+static long lost_reply_chunk(void)
+{
+    const char *s = getenv("WARD_TEST_LOSE_REPLY");
+    if (s == NULL || s[0] < '0' || s[0] > '9')
+        return -1;
+    return strtol(s, NULL, 10);
+}
+
+int tc_upload(cli_client *c, const char *who, const char *task_id, const char *slot,
+              const uint8_t task_pk[WARD_X25519_LEN], const uint8_t *data, size_t len,
+              size_t chunk, const char *bar_label, tc_upload_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    char aad[WARD_TASK_AAD_MAX + 1];
+    int an = snprintf(aad, sizeof aad, "%s%s/%s", WARD_TASK_AAD_PREFIX, task_id, slot);
+    if (an < 0 || (size_t)an >= sizeof aad || chunk == 0)
+        return tc_fail_msg("bad slot name or chunk size", slot);
+    double t0 = now_s();
+    uint8_t *ct = NULL;
+    size_t ctl = 0;
+    if (ward_stream_seal(task_pk, 0, (const uint8_t *)aad, (size_t)an, data, len, &ct, &ctl) !=
+        WARD_OK)
+        return tc_fail("encrypting the input");
+    double t1 = now_s();
+    st->seal_s = t1 - t0;
+    st->ct_len = ctl;
+    tc_bar bar;
+    tc_bar_start(&bar, bar_label, ctl);
+    up_progress prog = {&bar, 0};
+    cli_client_set_progress(c, bar.on ? on_up_progress : NULL, &prog);
+    long lose = lost_reply_chunk();
+    int rc = -1, retries = 0, resent = 0;
+    size_t off = 0, sent = 0;
+    for (;;) {
+        size_t n = ctl - off < chunk ? ctl - off : chunk;
+        int final = off + n == ctl;
+        char path[256];
+        snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", task_id, slot, off,
+                 final ? "&final=1" : "");
+        prog.base = off;
+        long status = 0;
+        json_t *j = NULL;
+        if (tc_request(c, "PUT", path, ct + off, n, &status, &j) != WARD_OK) {
+            resent = 1;
+            if (++retries > UPLOAD_RETRIES) {
+                tc_fail("upload: giving up after the connection failed");
+                break;
+            }
+            tc_bar_end(&bar);
+            fprintf(stderr, "%s: upload: %s; retrying (%d of %d)\n", tc_prog, ward_errmsg(),
+                    retries, UPLOAD_RETRIES);
+            sleep_ms(200L << retries);
+            bar.on = bar_label != NULL && isatty(STDERR_FILENO);
+            continue;
+        }
+        const char *code = json_string_value(json_object_get(j, "error"));
+        if (status == 409 && code != NULL && strcmp(code, "offset_mismatch") == 0) {
+            json_int_t at = json_integer_value(json_object_get(j, "offset"));
+            json_decref(j);
+            if (at < 0 || (uint64_t)at > ctl || ++st->resumes > 64) {
+                tc_fail_msg("upload: the node holds more than this input", slot);
+                break;
+            }
+            fprintf(stderr, "%s: upload: the node has %lld bytes of slot %s: resuming there\n",
+                    tc_prog, (long long)at, slot);
+            off = (size_t)at;
+            if (off == ctl) { /* all stored; only the final mark may be missing */
+                snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu&final=1",
+                         task_id, slot, off);
+                j = tc_call(c, who, "PUT", path, NULL, 0, 200);
+                if (j != NULL && json_is_true(json_object_get(j, "complete")))
+                    rc = 0;
+                else if (j != NULL)
+                    tc_fail_msg("upload: the node did not mark the slot complete", slot);
+                json_decref(j);
+                break;
+            }
+            continue;
+        }
+        if (status == 409 && final && resent && code != NULL && strcmp(code, "state") == 0 &&
+            slot_complete(c, who, task_id, slot, ctl)) {
+            json_decref(j); /* the lost reply was the final one: the node has it all */
+            rc = 0;
+            break;
+        }
+        if (status != 200 || j == NULL) {
+            report_http(who, "PUT", path, status, j, status == 200);
+            json_decref(j);
+            break;
+        }
+        retries = 0;
+        json_int_t got = json_integer_value(json_object_get(j, "offset"));
+        int complete = json_is_true(json_object_get(j, "complete"));
+        json_decref(j);
+        if (got < 0 || (size_t)got != off + n || (final && !complete)) {
+            tc_fail_msg("upload: the node stored something else than was sent", slot);
+            break;
+        }
+        st->chunks++;
+        if (lose >= 0 && sent++ == (size_t)lose) {
+            lose = -1;
+            resent = 1;
+            fprintf(stderr, "%s: upload: (test) the reply of chunk %zu is lost\n", tc_prog,
+                    st->chunks - 1);
+            continue; /* send the same chunk again: the node answers offset_mismatch */
+        }
+        off += n;
+        if (final) {
+            rc = 0;
+            break;
+        }
+    }
+    cli_client_set_progress(c, NULL, NULL);
+    if (rc == 0)
+        tc_bar_end(&bar);
+    else if (bar.on)
+        fputc('\n', stderr);
+    st->send_s = now_s() - t1;
+    free(ct);
+    return rc;
+}
+
+/* ---- results --------------------------------------------------------------------------------- */
+
+void tc_result_free(tc_result *r)
+{
+    if (r == NULL)
+        return;
+    if (r->csv != NULL) {
+        ward_wipe(r->csv, r->csv_len);
+        free(r->csv);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+#define STATEMENT_LABEL "WARD-RESULT-1" /* followed by its NUL in the statement */
+
+int tc_result_open(const json_t *res, const ward_task_manifest *m, const tc_task_keys *bound,
+                   const uint8_t x_sk[WARD_X25519_LEN], tc_result *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = -1;
+    uint8_t *st = NULL, *sig = NULL, *enc = NULL, *spk = NULL;
+    size_t stl = 0, sigl = 0, encl = 0, spl = 0;
+    char *params = NULL;
+    uint8_t digest[WARD_TASK_HASH_LEN];
+    ward_task_manifest_digest(m, digest);
+    if (b64u_member(res, "statement", &st, &stl) != 0 ||
+        b64u_member(res, "signature", &sig, &sigl) != 0 ||
+        b64u_member(res, "result_enc", &enc, &encl) != 0 ||
+        b64u_member(res, "sign_pk", &spk, &spl) != 0)
+        goto out;
+    if (spl != bound->sign_spki_len || memcmp(spk, bound->sign_spki, spl) != 0) {
+        tc_fail_msg("the result was signed by a key the evidence did not bind", NULL);
+        goto out;
+    }
+    if (ward_verify(bound->sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, stl, sig, sigl) !=
+        WARD_OK) {
+        tc_fail("the result signature does not verify");
+        goto out;
+    }
+    /* "WARD-RESULT-1" 0 | u8 len | function | digest | SHA-256(params) | inputs digest
+     * | SHA-256(csv) | u64le length */
+    const char *fn = ward_task_function(m) == WARD_TASK_FN_SQL ? "sql" : "psi";
+    size_t fl = strlen(fn), ll = sizeof STATEMENT_LABEL;
+    size_t want = ll + 1 + fl + 4 * 32 + 8;
+    if (stl != want || memcmp(st, STATEMENT_LABEL, ll) != 0 || st[ll] != fl ||
+        memcmp(st + ll + 1, fn, fl) != 0 || memcmp(st + ll + 1 + fl, digest, 32) != 0) {
+        tc_fail_msg("the signed statement is not about this task's manifest", NULL);
+        goto out;
+    }
+    const uint8_t *p = st + ll + 1 + fl + 32;
+    uint8_t h[32];
+    if (tc_params_text(m, &params) != WARD_OK ||
+        ward_hash(WARD_HASH_SHA256, params, strlen(params), h) != WARD_OK ||
+        memcmp(p, h, 32) != 0) {
+        tc_fail_msg("the signed statement names other parameters than the manifest", NULL);
+        goto out;
+    }
+    memcpy(out->inputs_digest, p + 32, 32);
+    if (ward_stream_open(x_sk, digest, sizeof digest, enc, encl, &out->csv, &out->csv_len) !=
+        WARD_OK) {
+        tc_fail("decrypting the result (is it encrypted to this identity's X25519 key?)");
+        goto out;
+    }
+    uint64_t n = 0;
+    for (int k = 0; k < 8; k++)
+        n |= (uint64_t)p[96 + k] << (8 * k);
+    if (ward_hash(WARD_HASH_SHA256, out->csv, out->csv_len, out->csv_sha256) != WARD_OK ||
+        memcmp(p + 64, out->csv_sha256, 32) != 0 || n != out->csv_len) {
+        tc_fail_msg("the decrypted result is not the one the TA signed", NULL);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        tc_result_free(out);
+    free(params);
+    free(st);
+    free(sig);
+    free(enc);
+    free(spk);
+    return rc;
+}
+
+ward_err tc_inputs_digest(const ward_task_manifest *m, const uint8_t (*sha256)[32],
+                          const uint64_t *records, uint8_t out[32])
+{
+    ward_hash_ctx *h = NULL;
+    ward_err err = ward_hash_new(WARD_HASH_SHA256, &h);
+    for (size_t i = 0; err == WARD_OK && i < ward_task_slot_count(m); i++) {
+        ward_task_slot_desc d;
+        char aad[WARD_TASK_AAD_MAX + 1];
+        size_t al = 0;
+        err = ward_task_slot_at(m, i, &d);
+        if (err == WARD_OK)
+            err = ward_task_slot_aad(m, d.name, aad, sizeof aad, &al);
+        if (err != WARD_OK)
+            break;
+        uint8_t u[8];
+        size_t nl = strlen(d.name);
+        for (int k = 0; k < 4; k++)
+            u[k] = (uint8_t)((uint32_t)nl >> (8 * k));
+        err = ward_hash_update(h, u, 4);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, d.name, nl);
+        for (int k = 0; k < 4; k++)
+            u[k] = (uint8_t)((uint32_t)al >> (8 * k));
+        if (err == WARD_OK)
+            err = ward_hash_update(h, u, 4);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, aad, al);
+        if (err == WARD_OK)
+            err = ward_hash_update(h, sha256[i], 32);
+        for (int k = 0; k < 8; k++)
+            u[k] = (uint8_t)(records[i] >> (8 * k));
+        if (err == WARD_OK)
+            err = ward_hash_update(h, u, 8);
+    }
+    if (err == WARD_OK)
+        err = ward_hash_final(h, out);
+    ward_hash_free(h);
+    return err;
+}
