@@ -122,17 +122,23 @@ static void wm_free(void *p)
     free(b);
 }
 
+/* Through the heap's own realloc: the TA heap grows a block in place when it can (SQLite's
+ * sorter doubles one large buffer; a copy would hold the old and the new one at once) and wipes
+ * a block it moves away from, as it wipes every freed block. */
 static void *wm_realloc(void *p, int n)
 {
     if (p == NULL)
         return wm_malloc(n);
-    void *q = wm_malloc(n);
-    if (q == NULL)
+    if (n <= 0 || (size_t)n > SIZE_MAX - WM_HDR)
         return NULL;
-    size_t old = wm_usable(p);
-    memcpy(q, p, old < (size_t)n ? old : (size_t)n);
-    wm_free(p);
-    return q;
+    size_t old = wm_usable(p), sz = (size_t)n;
+    if (sz < old)
+        ward_wipe((uint8_t *)p + sz, old - sz);
+    uint8_t *b = realloc((uint8_t *)p - WM_HDR, sz + WM_HDR);
+    if (b == NULL)
+        return NULL;
+    memcpy(b, &sz, sizeof sz);
+    return b + WM_HDR;
 }
 
 static int wm_size(void *p)
