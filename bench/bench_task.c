@@ -29,7 +29,8 @@
  *   group-by sorter to temporary files and so holds about half as much in memory.
  *
  * Each time figure is the best of REPS interleaved runs; stderr shows all of them.
- * Environment: WARD_BENCH_TASK_ROWS (default 1000000) for a quicker run.
+ * Environment: WARD_BENCH_TASK_ROWS (default 1000000) for a quicker run; WARD_BENCH_TASK_TRACE
+ * prints the TA's memory as it grows.
  *
  * Usage: bench_task [FILTER] | --list */
 #ifndef _GNU_SOURCE
@@ -873,7 +874,8 @@ static void *sampler(void *arg)
                 continue;
             long hwm = status_kb(pid, "VmHWM");
             static long printed;
-            if (getenv("WARD_BENCH_TASK_TRACE") != NULL && hwm > printed + 8192 && (printed = hwm) > 0)
+            if (getenv("WARD_BENCH_TASK_TRACE") != NULL && hwm > printed + 8192 &&
+                (printed = hwm) > 0)
                 fprintf(stderr, "    TA %d at %.2f s: VmHWM %ld KiB, VmRSS %ld KiB\n", (int)pid,
                         now(), hwm, status_kb(pid, "VmRSS"));
             if (hwm > g_ta_hwm_kb)
