@@ -15,6 +15,7 @@
 
 #include <sys/queue.h>
 
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -28,6 +29,7 @@
 #include "ward/task.h"
 
 #define FEED_PIECE ((size_t)512 << 10) /* ciphertext bytes per add_input call */
+#define SWEEP_MS_DEFAULT 5000u            /* expiry sweep period */
 #define RESULT_BLOB_MAX ((size_t)8 << 20)
 
 typedef struct wardd_task_rt {
@@ -103,8 +105,75 @@ uint32_t wardd_tasks_live(const wardd *d)
     return n;
 }
 
+/* ---- the expiry sweep ------------------------------------------------------------------ */
+
+/* One sweep timer per process (there is one daemon per process). */
+static struct event *g_sweep;
+
+/* Expired tasks become `expired` (the store's sweep, which also applies "keep-days:N"
+ * retention); any TA instance whose task has reached a final state is destroyed, so an expired
+ * task's keys and plaintext go at the next sweep, not at the next request. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    wardd *d = arg;
+    size_t expired = 0, deleted = 0;
+    if (d->tasks == NULL)
+        return;
+    if (ward_task_store_sweep(d->tasks, &expired, &deleted) != WARD_OK)
+        ward_log(WARD_LOG_ERROR, "task.sweep", "error", ward_errmsg(), (char *)NULL);
+    size_t killed = 0;
+    for (size_t i = 0; i < d->n_rt; i++) {
+        wardd_task_rt *rt = d->rt[i];
+        ward_task_info info;
+        if (rt->inst == NULL || ward_task_store_info(d->tasks, rt->id, &info) != WARD_OK ||
+            !ward_task_state_is_final(info.state))
+            continue;
+        wardd_ta_destroy(rt->inst);
+        rt->inst = NULL;
+        killed++;
+    }
+    if (expired > 0 || deleted > 0 || killed > 0) {
+        char e[32], f[32], k[32];
+        snprintf(e, sizeof e, "%zu", expired);
+        snprintf(f, sizeof f, "%zu", deleted);
+        snprintf(k, sizeof k, "%zu", killed);
+        ward_log(WARD_LOG_INFO, "task.sweep", "expired", e, "files_deleted", f,
+                 "instances_destroyed", k, (char *)NULL);
+    }
+}
+
+void wardd_tasks_start(wardd *d)
+{
+    if (g_sweep != NULL || d->base == NULL)
+        return;
+    unsigned ms = SWEEP_MS_DEFAULT;
+    /* tests shorten the period (a task that expires in seconds) */
+    const char *env = getenv("WARDD_TASK_SWEEP_MS");
+    if (env != NULL) {
+        char *end = NULL;
+        unsigned long v = strtoul(env, &end, 10);
+        if (end != env && *end == 0 && v >= 10 && v <= 3600000)
+            ms = (unsigned)v;
+    }
+    g_sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d);
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    if (g_sweep == NULL || event_add(g_sweep, &tv) != 0) {
+        ward_log(WARD_LOG_ERROR, "task.sweep", "error", "cannot arm the expiry timer",
+                 (char *)NULL);
+        if (g_sweep != NULL)
+            event_free(g_sweep);
+        g_sweep = NULL;
+    }
+}
+
 void wardd_tasks_close(wardd *d)
 {
+    if (g_sweep != NULL) {
+        event_free(g_sweep);
+        g_sweep = NULL;
+    }
     for (size_t i = 0; i < d->n_rt; i++) {
         rt_kill(d->rt[i]);
         wardd_ta_init_free(&d->rt[i]->init);
@@ -759,6 +828,9 @@ static int method_is(wardd *d, wardd_req *r, enum evhttp_cmd_type want, const ch
 
 void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
 {
+    /* armed here too, until main.c calls wardd_tasks_start at start-up: a task (and so a TA
+     * instance) only ever exists after a request to this route */
+    wardd_tasks_start(d);
     const char *rest = path + strlen("/v1/tasks");
     char id[WARD_TASK_ID_HEX_LEN + 1] = "", slot[WARD_TASK_SLOT_NAME_MAX + 1] = "";
     enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RUN, T_RESULT, T_CANCEL } what;

@@ -221,6 +221,9 @@ void wardd_ta_destroy(ward_tee_instance *inst);
 /* tasks.c */
 void wardd_route_tasks(wardd *d, wardd_req *r, const char *path);
 void wardd_tasks_close(wardd *d);
+/* Arms the periodic expiry sweep on d->base (every 5 s; WARDD_TASK_SWEEP_MS overrides, for
+ * tests). Idempotent; call once the event base exists. */
+void wardd_tasks_start(wardd *d);
 uint32_t wardd_tasks_live(const wardd *d); /* TA instances alive */
 
 #endif

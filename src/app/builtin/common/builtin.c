@@ -32,6 +32,12 @@ typedef struct wb_col {
     bool is_real;  /* every non-empty value is a finite number */
 } wb_col;
 
+typedef struct wb_seg {
+    struct wb_seg *next;
+    size_t len;
+    uint8_t data[];
+} wb_seg;
+
 typedef struct wb_input {
     char name[65];
     uint8_t aad[WARD_STREAM_MAX_AAD];
@@ -63,6 +69,8 @@ static struct {
     sqlite3_stmt *insert;
     wb_col *cols;
     size_t n_cols;
+    wb_seg *segs, *segs_tail; /* the plaintext kept for the second pass (sql) */
+    bool second_pass;
     uint64_t pt_bytes;
     ward_err cb_err;
 } W;
@@ -114,17 +122,23 @@ static void wm_free(void *p)
     free(b);
 }
 
+/* Through the heap's own realloc: the TA heap grows a block in place when it can (SQLite's
+ * sorter doubles one large buffer; a copy would hold the old and the new one at once) and wipes
+ * a block it moves away from, as it wipes every freed block. */
 static void *wm_realloc(void *p, int n)
 {
     if (p == NULL)
         return wm_malloc(n);
-    void *q = wm_malloc(n);
-    if (q == NULL)
+    if (n <= 0 || (size_t)n > SIZE_MAX - WM_HDR)
         return NULL;
-    size_t old = wm_usable(p);
-    memcpy(q, p, old < (size_t)n ? old : (size_t)n);
-    wm_free(p);
-    return q;
+    size_t old = wm_usable(p), sz = (size_t)n;
+    if (sz < old)
+        ward_wipe((uint8_t *)p + sz, old - sz);
+    uint8_t *b = realloc((uint8_t *)p - WM_HDR, sz + WM_HDR);
+    if (b == NULL)
+        return NULL;
+    memcpy(b, &sz, sizeof sz);
+    return b + WM_HDR;
 }
 
 static int wm_size(void *p)
@@ -538,7 +552,18 @@ static void free_cols(void)
     W.n_cols = 0;
 }
 
-static ward_err build_stage(const char *const *fields, const size_t *lens, size_t n)
+static void free_segs(void)
+{
+    while (W.segs != NULL) {
+        wb_seg *s = W.segs;
+        W.segs = s->next;
+        ward_wipe(s->data, s->len);
+        free(s);
+    }
+    W.segs_tail = NULL;
+}
+
+static ward_err take_header(const char *const *fields, const size_t *lens, size_t n)
 {
     W.cols = calloc(n, sizeof *W.cols);
     if (W.cols == NULL)
@@ -551,20 +576,56 @@ static ward_err build_stage(const char *const *fields, const size_t *lens, size_
         W.cols[i].name_len = lens[i];
         W.cols[i].is_int = W.cols[i].is_real = true;
     }
-    size_t cap = 32 + n * 16;
-    char *sql = malloc(cap);
+    return WARD_OK;
+}
+
+static int col_type(const wb_col *c)
+{
+    if (!W.infer || !c->nonempty)
+        return SQLITE_TEXT;
+    return c->is_int ? SQLITE_INTEGER : c->is_real ? SQLITE_FLOAT : SQLITE_TEXT;
+}
+
+/* Creates the input's STRICT table with the columns' types (all known by now) and prepares the
+ * insert into it. */
+static ward_err create_table(void)
+{
+    size_t cap = 256 + W.n_cols * 16;
+    for (size_t i = 0; i < W.n_cols; i++)
+        cap += 2 * W.cols[i].name_len + 2;
+    char *sql = calloc(1, cap);
     if (sql == NULL)
         return ward_err_set(WARD_ERR_NOMEM, "out of memory");
-    /* the staging table: columns without affinity keep the text exactly as it was */
-    size_t len = (size_t)snprintf(sql, cap, "CREATE TABLE ward_stage(");
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(sql + len, cap - len, "%sc%zu", i ? "," : "", i);
-    snprintf(sql + len, cap - len, ")");
-    ward_err err = exec(sql, "load: create the staging table");
+    strcpy(sql, "CREATE TABLE ");
+    ward_err err = wb_quote_ident(sql, cap, W.cur.name);
+    size_t len = strlen(sql);
+    snprintf(sql + len, cap - len, "(");
+    for (size_t i = 0; i < W.n_cols && err == WARD_OK; i++) {
+        len = strlen(sql);
+        snprintf(sql + len, cap - len, "%s", i ? "," : "");
+        err = wb_quote_ident(sql, cap, W.cols[i].name);
+        int t = col_type(&W.cols[i]);
+        len = strlen(sql);
+        snprintf(sql + len, cap - len, " %s", t == SQLITE_INTEGER ? "INTEGER"
+                                              : t == SQLITE_FLOAT ? "REAL"
+                                                                  : "TEXT");
+    }
+    len = strlen(sql);
+    snprintf(sql + len, cap - len, ") STRICT");
+    if (err == WARD_OK)
+        err = exec(sql, "load: create the table");
     if (err == WARD_OK) {
-        len = (size_t)snprintf(sql, cap, "INSERT INTO ward_stage VALUES(");
-        for (size_t i = 0; i < n; i++)
-            len += (size_t)snprintf(sql + len, cap - len, "%s?", i ? "," : "");
+        strcpy(sql, "INSERT INTO ");
+        err = wb_quote_ident(sql, cap, W.cur.name);
+    }
+    if (err == WARD_OK) {
+        len = strlen(sql);
+        snprintf(sql + len, cap - len, " VALUES(");
+        for (size_t i = 0; i < W.n_cols; i++) {
+            len = strlen(sql);
+            snprintf(sql + len, cap - len, "%s?", i ? "," : "");
+        }
+        len = strlen(sql);
         snprintf(sql + len, cap - len, ")");
         if (sqlite3_prepare_v3(W.db, sql, -1, SQLITE_PREPARE_PERSISTENT, &W.insert, NULL) !=
             SQLITE_OK)
@@ -574,30 +635,35 @@ static ward_err build_stage(const char *const *fields, const size_t *lens, size_
     return err;
 }
 
-static ward_err on_record(void *arg, uint64_t index, const char *const *fields,
-                          const size_t *lens, size_t n)
+/* A canonical integer (checked by is_int64 in the first pass) to its value. */
+static int64_t int_value(const char *s, size_t n)
 {
-    (void)arg;
-    if (index == 0)
-        return build_stage(fields, lens, n);
+    bool neg = n > 0 && s[0] == '-';
+    uint64_t v = 0;
+    for (size_t i = neg ? 1 : 0; i < n; i++)
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    return neg ? (int64_t)(0 - v) : (int64_t)v;
+}
+
+static ward_err insert_row(uint64_t index, const char *const *fields, const size_t *lens,
+                           size_t n)
+{
     for (size_t i = 0; i < n; i++) {
+        int rc;
         if (lens[i] > INT_MAX)
             return ward_err_set(WARD_ERR_LIMIT, "load: a field is too long");
-        if (sqlite3_bind_text(W.insert, (int)i + 1, fields[i], (int)lens[i], SQLITE_STATIC) !=
-            SQLITE_OK)
+        int t = col_type(&W.cols[i]);
+        if (t != SQLITE_TEXT && lens[i] == 0)
+            rc = sqlite3_bind_null(W.insert, (int)i + 1);
+        else if (t == SQLITE_INTEGER)
+            rc = sqlite3_bind_int64(W.insert, (int)i + 1, int_value(fields[i], lens[i]));
+        else /* TEXT exactly as sent; REAL converted by the column as CAST would */
+            rc = sqlite3_bind_text(W.insert, (int)i + 1, fields[i], (int)lens[i], SQLITE_STATIC);
+        if (rc != SQLITE_OK)
             return sql_err("load: bind");
-        if (W.infer && lens[i] > 0) {
-            wb_col *c = &W.cols[i];
-            c->nonempty = true;
-            if (c->is_int && !is_int64(fields[i], lens[i]))
-                c->is_int = false;
-            if (c->is_real && !is_real(fields[i], lens[i]))
-                c->is_real = false;
-        }
     }
     int rc = sqlite3_step(W.insert);
     sqlite3_reset(W.insert);
-    sqlite3_clear_bindings(W.insert);
     if (rc != SQLITE_DONE)
         return rc == SQLITE_NOMEM || rc == SQLITE_FULL
                    ? ward_err_set(WARD_ERR_NOMEM, "load: out of memory at record %llu",
@@ -606,52 +672,59 @@ static ward_err on_record(void *arg, uint64_t index, const char *const *fields,
     return WARD_OK;
 }
 
-/* Creates the input's table from the staging table, with inferred types. */
-static ward_err finish_table(void)
+/* Column types need the whole column, and a text column keeps its exact bytes, so an input
+ * whose types are inferred (sql) is read twice: the first pass, as it is decrypted, checks the
+ * CSV and infers the types while the plaintext is kept in the secret heap; the second inserts
+ * each record once, typed, into the final table and frees the plaintext as it goes. Without
+ * inference (psi: every column TEXT) the table exists after the header and one pass inserts. */
+static ward_err on_record(void *arg, uint64_t index, const char *const *fields,
+                          const size_t *lens, size_t n)
 {
-    size_t cap = 256 + 4 * W.n_cols * 16;
-    for (size_t i = 0; i < W.n_cols; i++)
-        cap += 4 * (2 * W.cols[i].name_len + 2);
-    char *sql = calloc(1, cap);
-    if (sql == NULL)
-        return ward_err_set(WARD_ERR_NOMEM, "out of memory");
-    ward_err err = WARD_OK;
-    strcpy(sql, "CREATE TABLE ");
-    err = wb_quote_ident(sql, cap, W.cur.name);
-    size_t len = strlen(sql);
-    snprintf(sql + len, cap - len, "(");
-    for (size_t i = 0; i < W.n_cols && err == WARD_OK; i++) {
-        wb_col *c = &W.cols[i];
-        len = strlen(sql);
-        snprintf(sql + len, cap - len, "%s", i ? "," : "");
-        err = wb_quote_ident(sql, cap, c->name);
-        const char *type = !W.infer || !c->nonempty ? "TEXT"
-                           : c->is_int              ? "INTEGER"
-                           : c->is_real             ? "REAL"
-                                                    : "TEXT";
-        len = strlen(sql);
-        snprintf(sql + len, cap - len, " %s", type);
+    (void)arg;
+    if (index == 0) {
+        if (W.second_pass)
+            return WARD_OK; /* the same header, read again */
+        ward_err err = take_header(fields, lens, n);
+        if (err == WARD_OK && !W.infer)
+            err = create_table();
+        return err;
     }
-    len = strlen(sql);
-    snprintf(sql + len, cap - len, ") STRICT; INSERT INTO ");
-    if (err == WARD_OK)
-        err = wb_quote_ident(sql, cap, W.cur.name);
-    len = strlen(sql);
-    snprintf(sql + len, cap - len, " SELECT ");
-    for (size_t i = 0; i < W.n_cols && err == WARD_OK; i++) {
+    if (W.insert != NULL)
+        return insert_row(index, fields, lens, n);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] == 0)
+            continue;
         wb_col *c = &W.cols[i];
-        len = strlen(sql);
-        if (W.infer && c->nonempty && (c->is_int || c->is_real))
-            snprintf(sql + len, cap - len, "%sCAST(NULLIF(c%zu,'') AS %s)", i ? "," : "", i,
-                     c->is_int ? "INTEGER" : "REAL");
-        else
-            snprintf(sql + len, cap - len, "%sc%zu", i ? "," : "", i);
+        c->nonempty = true;
+        if (c->is_int && !is_int64(fields[i], lens[i]))
+            c->is_int = false;
+        if (c->is_real && !c->is_int && !is_real(fields[i], lens[i]))
+            c->is_real = false;
     }
-    len = strlen(sql);
-    snprintf(sql + len, cap - len, " FROM ward_stage ORDER BY rowid; DROP TABLE ward_stage;");
+    return WARD_OK;
+}
+
+/* After the first pass over a typed input: the table, then the second pass. */
+static ward_err load_second_pass(void)
+{
+    ward_err err = create_table();
+    ward_csv_limits lim = {.max_bytes = W.max_input};
+    ward_csv_reader_free(W.csv);
+    W.csv = NULL;
+    W.second_pass = true;
     if (err == WARD_OK)
-        err = exec(sql, "load: create the table");
-    free(sql);
+        err = ward_csv_reader_new(&lim, on_record, NULL, &W.csv);
+    while (err == WARD_OK && W.segs != NULL) {
+        wb_seg *s = W.segs;
+        err = ward_csv_reader_feed(W.csv, s->data, s->len);
+        W.segs = s->next;
+        ward_wipe(s->data, s->len);
+        free(s);
+    }
+    if (W.segs == NULL)
+        W.segs_tail = NULL;
+    if (err == WARD_OK)
+        err = ward_csv_reader_finish(W.csv);
     return err;
 }
 
@@ -670,6 +743,8 @@ static void abort_input(void)
     ward_hash_free(W.hash);
     W.hash = NULL;
     free_cols();
+    free_segs();
+    W.second_pass = false;
     ward_wipe(&W.cur, sizeof W.cur);
     W.loading = false;
     W.pt_bytes = 0;
@@ -720,6 +795,20 @@ static ward_err feed_plain(const uint8_t *pt, size_t n)
     ward_err err = ward_hash_update(W.hash, pt, n);
     if (err == WARD_OK)
         err = ward_csv_reader_feed(W.csv, pt, n);
+    if (err == WARD_OK && W.infer) {
+        wb_seg *s = malloc(sizeof *s + n);
+        if (s == NULL)
+            return ward_err_set(WARD_ERR_NOMEM, "add_input: out of memory keeping input %s",
+                                W.cur.name);
+        s->next = NULL;
+        s->len = n;
+        memcpy(s->data, pt, n);
+        if (W.segs_tail != NULL)
+            W.segs_tail->next = s;
+        else
+            W.segs = s;
+        W.segs_tail = s;
+    }
     return err;
 }
 
@@ -759,25 +848,27 @@ ward_err wb_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, 
             err = feed_plain(pt, n);
         if (err == WARD_OK)
             err = ward_csv_reader_finish(W.csv);
+        if (err == WARD_OK)
+            W.cur.records = ward_csv_reader_records(W.csv);
+        if (err == WARD_OK && W.infer)
+            err = load_second_pass();
         if (err == WARD_OK) {
             sqlite3_finalize(W.insert);
             W.insert = NULL;
-            err = finish_table();
-        }
-        if (err == WARD_OK)
             err = exec("COMMIT", "load: commit");
+        }
         if (err == WARD_OK)
             err = ward_hash_final(W.hash, W.cur.pt_sha256);
         if (err == WARD_OK) {
             ward_hash_free(W.hash);
             W.hash = NULL;
-            W.cur.records = ward_csv_reader_records(W.csv);
             W.inputs[W.n_inputs++] = W.cur;
             ward_stream_free(W.stream);
             W.stream = NULL;
             ward_csv_reader_free(W.csv);
             W.csv = NULL;
             free_cols();
+            W.second_pass = false;
             ward_wipe(&W.cur, sizeof W.cur);
             W.loading = false;
             W.pt_bytes = 0;
