@@ -83,7 +83,6 @@ for p in alice bob mallory; do
         fail "enrol $p"
 done
 "$WARD" user add carol --role result-consumer --no-password --data-dir "$D" >/dev/null &&
-    "$WARD" user role grant result-consumer task.create --data-dir "$D" >/dev/null &&
     "$WARD" user cert add carol "$ID/carol/cert.pem" --data-dir "$D" >/dev/null ||
     fail "enrol carol"
 N=(--node "$D/node.json" --trust-cert "$D/platform-cert.pem" --accept-warning)

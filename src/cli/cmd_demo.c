@@ -368,10 +368,8 @@ static int enrol(demo *d, party *const *parties, const char *const *roles, size_
     if (err == WARD_OK)
         err = ward_identity_open(d->data_dir, 1, key, &db);
     ward_wipe(key, sizeof key);
-    /* The analyst creates the tasks it receives the result of: result-consumer is getting
-     * task.create (the RBAC contract); grant it here until the default roles have it. */
-    if (err == WARD_OK)
-        err = ward_rbac_grant(db, "result-consumer", "task.create");
+    /* The analyst creates the tasks it receives the result of: the default result-consumer
+     * role holds task.create for that (docs/security.md). */
     for (size_t i = 0; err == WARD_OK && i < n; i++) {
         uint8_t spki[WARD_SHA256_LEN];
         const char *role = roles[i];

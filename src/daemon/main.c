@@ -331,6 +331,9 @@ static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc
     d->base = event_base_new();
     if (d->base == NULL)
         return fail("event loop");
+    /* The expiry sweep runs from start-up: a restarted node expires what is due without a
+     * request about it. */
+    wardd_tasks_start(d);
     d->monitor_interval_s = o->monitor_interval_s;
     if (wardd_monitor_start(d) != 0)
         return fail("periodic checks");

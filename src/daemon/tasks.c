@@ -828,9 +828,6 @@ static int method_is(wardd *d, wardd_req *r, enum evhttp_cmd_type want, const ch
 
 void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
 {
-    /* armed here too, until main.c calls wardd_tasks_start at start-up: a task (and so a TA
-     * instance) only ever exists after a request to this route */
-    wardd_tasks_start(d);
     const char *rest = path + strlen("/v1/tasks");
     char id[WARD_TASK_ID_HEX_LEN + 1] = "", slot[WARD_TASK_SLOT_NAME_MAX + 1] = "";
     enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RUN, T_RESULT, T_CANCEL } what;
