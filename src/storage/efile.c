@@ -96,6 +96,7 @@ struct ward_efile {
     uint8_t tmp[BS];
     efile_worker *worker;
     int worker_failed;
+    int volatile_; /* never committed: see st_efile_open_volatile */
 };
 
 static void worker_free(efile_worker *w);
@@ -277,6 +278,8 @@ static ward_err write_meta(ward_efile *f, const uint8_t root[32])
 static ward_err commit(ward_efile *f)
 {
     ward_err err = WARD_OK;
+    if (f->volatile_)
+        return WARD_OK;
     for (int i = 0; i < 2 && !err; i++)
         if (f->data_dirty[i]) {
             err = st_fdatasync(f->fd[i], f->disk[i]);
@@ -792,10 +795,72 @@ ward_err ward_efile_close(ward_efile *f)
     if (f == NULL)
         return WARD_OK;
     ward_err err = WARD_OK;
-    if (!f->broken && !(f->flags & WARD_EFILE_RDONLY))
+    if (f->volatile_) {
+        /* its blocks are useless without the keys and leaves that die with f */
+        (void)unlink(f->disk[0]);
+    } else if (!f->broken && !(f->flags & WARD_EFILE_RDONLY)) {
         err = ward_efile_sync(f);
+    }
     efile_free(f);
     return err;
+}
+
+ward_err st_efile_open_volatile(ward_store *s, const char *path, ward_efile **out)
+{
+    if (s == NULL || out == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "efile: NULL argument");
+    *out = NULL;
+    ward_err err = st_check_path(path);
+    if (err)
+        return err;
+    ward_efile *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "efile: out of memory");
+    f->fd[0] = f->fd[1] = -1;
+    f->s = s;
+    f->volatile_ = 1;
+    memcpy(f->path, path, strlen(path) + 1);
+    st_merkle_init(&f->tree);
+    f->stage = malloc(STAGE * SLOT);
+    if (f->stage == NULL)
+        err = ward_err_set(WARD_ERR_NOMEM, "efile: out of memory");
+    /* one slot file, NAME.wv: never committed, every block stays in slot 0 */
+    if (!err)
+        err = st_join(f->disk[0], sizeof f->disk[0], st_store_dir(s), path, ".wv");
+    if (!err) {
+        f->fd[0] = open(f->disk[0], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (f->fd[0] < 0)
+            err = ward_err_set(WARD_ERR_IO, "cannot create %s: %s", f->disk[0],
+                               strerror(errno));
+    }
+    /* fresh keys per open: nonces (epoch 1, counter) never repeat under them */
+    if (!err)
+        err = ward_random(f->file_id, 16);
+    if (!err)
+        err = derive_keys(f);
+    if (err) {
+        if (f->fd[0] >= 0)
+            (void)unlink(f->disk[0]);
+        efile_free(f);
+        return err;
+    }
+    f->epoch = 1;
+    f->epoch_ready = 1;
+    *out = f;
+    return WARD_OK;
+}
+
+int st_efile_pending(const ward_efile *f)
+{
+    return f != NULL && !f->volatile_ && (f->changed || (f->pb_valid && f->pb_dirty));
+}
+
+ward_err st_efile_close_discard(ward_efile *f)
+{
+    if (f == NULL)
+        return WARD_OK;
+    f->broken = 1; /* close then leaves the file as at its last commit */
+    return ward_efile_close(f);
 }
 
 /* ---- I/O --------------------------------------------------------------------------------- */
@@ -1124,7 +1189,7 @@ ward_err ward_efile_truncate(ward_efile *f, uint64_t size)
 ward_err ward_efile_sync(ward_efile *f)
 {
     ward_err err = check_live(f, 0);
-    if (err || (f->flags & WARD_EFILE_RDONLY))
+    if (err || (f->flags & WARD_EFILE_RDONLY) || f->volatile_)
         return err;
     err = pb_flush(f);
     if (!err && f->changed)

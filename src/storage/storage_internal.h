@@ -83,6 +83,16 @@ ward_err st_merkle_build(st_merkle *m, const uint8_t *leaves, size_t n, uint8_t 
 
 
 
+/* efile.c, for vfs.c. A volatile file: fresh random keys, one slot file NAME.wv (created
+ * empty), never committed (sync writes nothing durable) and removed on close; integrity is
+ * still checked on every read. Nothing of it survives a crash (the keys and leaves are only in
+ * memory), which is what a SQLite journal needs on a store whose files commit atomically. */
+ward_err st_efile_open_volatile(ward_store *s, const char *path, ward_efile **out);
+/* Nonzero if a (non-volatile) file has writes or a truncation not committed yet. */
+int st_efile_pending(const ward_efile *f);
+/* Closes f without committing: the file stays as at its last commit. */
+ward_err st_efile_close_discard(ward_efile *f);
+
 /* store.c: a store object over a given secret (store key 32 || store id 16), no key file:
  * for the fuzzer and tests of the file format. */
 ward_err st_store_from_secret(const char *dir, const uint8_t secret[48], ward_counters *counters,
