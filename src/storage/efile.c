@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storage/storage_internal.h"
@@ -41,19 +43,25 @@
 #define BS_HAVE 0x02u  /* the last commit has a copy of this block on disk */
 #define BS_DIRTY 0x04u /* changed since the last commit */
 
-/* A helper thread for large reads: it checks and decrypts the first half of a run of whole
- * blocks while the caller does the second half, each with its own keyed AES-GCM context and
- * its own staging buffer (ciphertext only). Created on the first large read; both only read
- * the file's state, which cannot change during a read. */
+/* A helper thread for large reads: it and the caller take chunks of a run of whole blocks
+ * until none is left, each with its own keyed AES-GCM context and trailer buffer. Created on
+ * the first large read; both only read the file's state, which cannot change during a read.
+ * A job is posted, then claimed by the helper or, if the helper has not claimed it by the time
+ * the caller ran out of chunks (it was not scheduled), taken back: the caller never waits for
+ * a helper that is not running. Between jobs the helper spins a little before it sleeps, so
+ * that back-to-back reads do not pay a wake-up each. */
+enum { W_IDLE, W_POSTED, W_RUNNING, W_DONE };
+#define W_SPIN_NS 100000L
+
 typedef struct efile_worker {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int has_job, quit;
+    atomic_int state, sleeping, quit;
     pid_t pid; /* the process that created it (not used after a fork) */
     struct ward_efile *f;
     ward_aead *aead;
-    uint8_t *stage; /* STAGE * SLOT */
+    uint8_t *stage; /* STAGE * TRAILER */
     size_t first, count;
     uint8_t *out;
     atomic_size_t next; /* the next chunk to take, relative to first */
@@ -378,11 +386,12 @@ static unsigned write_slot(const ward_efile *f, size_t i)
     return (st & BS_HAVE) ? 1u - (st & BS_CSLOT) : 0u;
 }
 
-/* Checks a slot read from disk against leaf i and decrypts it into pt (BS bytes). */
-static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const uint8_t *raw,
-                           uint8_t *pt)
+/* Checks a slot read from disk (ciphertext ct, trailer t) against leaf i and decrypts it into
+ * pt (BS bytes; may be ct itself). */
+static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const uint8_t *ct,
+                           const uint8_t *t, uint8_t *pt)
 {
-    const uint8_t *t = raw + BS, *l = f->leaves + i * ST_LEAF_LEN;
+    const uint8_t *l = f->leaves + i * ST_LEAF_LEN;
     if (memcmp(t, f->file_id, 16) != 0)
         return ward_err_set(WARD_ERR_AUTH, "efile %s: block %zu belongs to another file", f->path,
                             i);
@@ -397,7 +406,7 @@ static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const
                             "or modified)", f->path, i);
     uint8_t aad[24];
     block_aad(f, i, aad);
-    ward_err err = ward_aead_open(aead, l, 12, aad, 24, raw, BS, l + 12, pt);
+    ward_err err = ward_aead_open(aead, l, 12, aad, 24, ct, BS, l + 12, pt);
     if (err)
         return ward_err_set(WARD_ERR_AUTH,
                             "efile %s: block %zu is modified (authentication tag does not "
@@ -405,14 +414,25 @@ static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const
     return WARD_OK;
 }
 
-static ward_err read_slot_raw(const ward_efile *f, size_t i, size_t count, uint8_t *raw)
+/* Reads the slots of blocks i .. i+count-1 (count <= STAGE, all in the slot file of block i):
+ * the ciphertexts straight into ct (count * BS bytes: the caller's buffer, decrypted in place
+ * afterwards, so the page cache is copied once), the trailers into tr (count * TRAILER). */
+static ward_err read_slots(const ward_efile *f, size_t i, size_t count, uint8_t *ct, uint8_t *tr)
 {
     unsigned slot = f->leaves[i * ST_LEAF_LEN + 28] & LF_SLOT;
     size_t want = count * SLOT, got = 0;
     if (f->fd[slot] < 0)
         return ward_err_set(WARD_ERR_TRUNCATED, "efile %s: block %zu is missing (no data file)",
                             f->path, i);
-    ward_err err = st_pread_all(f->fd[slot], raw, want, (uint64_t)i * SLOT, &got, f->disk[slot]);
+    struct iovec iov[2 * STAGE];
+    for (size_t r = 0; r < count; r++) {
+        iov[2 * r].iov_base = ct + r * BS;
+        iov[2 * r].iov_len = BS;
+        iov[2 * r + 1].iov_base = tr + r * TRAILER;
+        iov[2 * r + 1].iov_len = TRAILER;
+    }
+    ward_err err = st_preadv_all(f->fd[slot], iov, (int)(2 * count), (uint64_t)i * SLOT, &got,
+                                 f->disk[slot]);
     if (err)
         return err;
     if (got < want)
@@ -433,9 +453,9 @@ static ward_err load_block(ward_efile *f, size_t i, uint8_t *pt)
         memset(pt, 0, BS);
         return WARD_OK;
     }
-    ward_err err = read_slot_raw(f, i, 1, f->stage);
+    ward_err err = read_slots(f, i, 1, pt, f->stage);
     if (!err)
-        err = open_block(f, f->aead, i, f->stage, pt);
+        err = open_block(f, f->aead, i, pt, f->stage, pt);
     if (err)
         ward_wipe(pt, BS);
     return err;
@@ -905,9 +925,10 @@ static ward_err read_blocks(const ward_efile *f, ward_aead *aead, uint8_t *stage
                 break;
             run++;
         }
-        ward_err err = read_slot_raw(f, i, run, stage);
+        uint8_t *o = out + j * BS;
+        ward_err err = read_slots(f, i, run, o, stage);
         for (size_t r = 0; r < run && !err; r++)
-            err = open_block(f, aead, i + r, stage + r * SLOT, out + (j + r) * BS);
+            err = open_block(f, aead, i + r, o + r * BS, stage + r * TRAILER, o + r * BS);
         if (err)
             return err;
         j += run;
@@ -933,28 +954,60 @@ static ward_err take_chunks(efile_worker *w, ward_aead *aead, uint8_t *stage, si
     }
 }
 
+static long elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Waits for a posted job (spinning first), claims it; 0 when told to quit. */
+static int worker_claim(efile_worker *w)
+{
+    for (;;) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (unsigned k = 0; !atomic_load(&w->quit); k++) {
+            int st = W_POSTED;
+            if (atomic_load(&w->state) == W_POSTED &&
+                atomic_compare_exchange_strong(&w->state, &st, W_RUNNING))
+                return 1;
+            if ((k & 255u) == 255u && elapsed_ns(&t0) > W_SPIN_NS)
+                break;
+        }
+        pthread_mutex_lock(&w->mu);
+        atomic_store(&w->sleeping, 1);
+        while (atomic_load(&w->state) != W_POSTED && !atomic_load(&w->quit))
+            pthread_cond_wait(&w->cv, &w->mu);
+        atomic_store(&w->sleeping, 0);
+        pthread_mutex_unlock(&w->mu);
+        if (atomic_load(&w->quit))
+            return 0;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     efile_worker *w = arg;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (!w->has_job && !w->quit)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (w->quit)
-            break;
-        pthread_mutex_unlock(&w->mu);
+    while (worker_claim(w)) {
         size_t at = 0;
         ward_err err = take_chunks(w, w->aead, w->stage, &at);
-        pthread_mutex_lock(&w->mu);
         w->err = err;
         w->err_at = at;
         if (err)
             snprintf(w->msg, sizeof w->msg, "%s", ward_errmsg());
-        w->has_job = 0;
-        pthread_cond_broadcast(&w->cv);
+        atomic_store(&w->state, W_DONE);
     }
-    pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+static void worker_wake(efile_worker *w)
+{
+    if (atomic_load(&w->sleeping)) {
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 static void worker_free(efile_worker *w)
@@ -962,8 +1015,8 @@ static void worker_free(efile_worker *w)
     if (w == NULL)
         return;
     if (w->pid == getpid()) {
+        atomic_store(&w->quit, 1);
         pthread_mutex_lock(&w->mu);
-        w->quit = 1;
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->th, NULL);
@@ -992,7 +1045,7 @@ static efile_worker *worker_get(ward_efile *f)
         return NULL;
     w->f = f;
     w->pid = getpid();
-    w->stage = malloc(STAGE * SLOT);
+    w->stage = malloc(STAGE * TRAILER);
     if (w->stage == NULL || derive(f, &w->aead, NULL) != WARD_OK) {
         ward_aead_free(w->aead);
         free(w->stage);
@@ -1022,23 +1075,24 @@ static ward_err read_span(ward_efile *f, size_t first, size_t count, uint8_t *ou
     efile_worker *w = count >= PAR_MIN ? worker_get(f) : NULL;
     if (w == NULL)
         return read_blocks(f, f->aead, f->stage, first, count, out);
-    pthread_mutex_lock(&w->mu);
     w->first = first;
     w->count = count;
     w->out = out;
     atomic_store(&w->next, 0);
     w->err = WARD_OK;
-    w->has_job = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->state, W_POSTED);
+    worker_wake(w);
     size_t at = 0;
     ward_err err = take_chunks(w, f->aead, f->stage, &at);
-    pthread_mutex_lock(&w->mu);
-    while (w->has_job)
-        pthread_cond_wait(&w->cv, &w->mu);
+    int st = W_POSTED;
+    if (atomic_compare_exchange_strong(&w->state, &st, W_IDLE))
+        return err; /* never claimed: the helper will not touch out */
+    for (unsigned k = 0; atomic_load(&w->state) != W_DONE; k++)
+        if (k > 1000)
+            sched_yield();
+    atomic_store(&w->state, W_IDLE);
     ward_err werr = w->err;
     size_t wat = w->err_at;
-    pthread_mutex_unlock(&w->mu);
     if (werr && (!err || wat < at))
         return ward_err_set(werr, "%s", w->msg);
     return err;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "ward/storage.h"
 
@@ -46,6 +47,9 @@ ward_err st_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, const 
 /* Reads up to len bytes; *got < len only at end of file. */
 ward_err st_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *got,
                       const char *what);
+/* The same into the buffers of iov (which it changes); *got < their total only at end of file. */
+ward_err st_preadv_all(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *got,
+                       const char *what);
 ward_err st_fdatasync(int fd, const char *what);
 ward_err st_fsync_dir(const char *dir);
 /* Joins dir "/" name [suffix] into out (capacity cap). */
