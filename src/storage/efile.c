@@ -32,8 +32,10 @@
 #define META_HDR_MAX (META_FIXED + WARD_EFILE_PATH_MAX + 32u)
 #define MAX_BLOCKS (WARD_EFILE_MAX_SIZE / BS)
 #define STAGE 64u /* slots per batched read or write */
-#define PAR_MIN 64u   /* whole blocks in one read from which a second thread helps */
+#define PAR_MIN 64u   /* whole blocks in one read or write from which a second thread helps */
 #define PAR_CHUNK 16u /* blocks the two threads take at a time */
+#define PAR_WCHUNK 64u /* the same for writes: fewer, larger writes to the slot file */
+#define PAR_RUN_MAX 4096u /* blocks of one write shared at a time */
 
 /* leaf record: nonce 12, tag 16, flags 1, zero 3 */
 #define LF_SLOT 0x01u
@@ -61,9 +63,15 @@ typedef struct efile_worker {
     pid_t pid; /* the process that created it (not used after a fork) */
     struct ward_efile *f;
     ward_aead *aead;
-    uint8_t *stage; /* STAGE * TRAILER */
+    uint8_t *stage; /* STAGE * SLOT */
     size_t first, count;
     uint8_t *out;
+    /* a write job: blocks first.. from in, sealed with counters ctr0.. into slot file slot */
+    int seal;
+    size_t chunk; /* blocks taken at a time */
+    const uint8_t *in;
+    unsigned slot;
+    uint64_t ctr0;
     atomic_size_t next; /* the next chunk to take, relative to first */
     ward_err err;       /* the worker's first error, at chunk err_at */
     size_t err_at;
@@ -353,16 +361,14 @@ static void block_aad(const ward_efile *f, size_t i, uint8_t aad[24])
 }
 
 /* Encrypts plaintext block i into out (SLOT bytes) for slot, updating its leaf. */
-static ward_err seal_block(ward_efile *f, size_t i, const uint8_t *pt, unsigned slot,
-                           uint8_t *out)
+static ward_err seal_at(ward_efile *f, ward_aead *aead, size_t i, const uint8_t *pt,
+                        unsigned slot, uint8_t *out, uint64_t ctr)
 {
-    if (f->wctr == UINT64_MAX)
-        return ward_err_set(WARD_ERR_LIMIT, "efile: write counter exhausted");
     uint8_t nonce[12], aad[24], tag[16];
     st_put32(nonce, f->epoch);
-    st_put64(nonce + 4, f->wctr++);
+    st_put64(nonce + 4, ctr);
     block_aad(f, i, aad);
-    ward_err err = ward_aead_seal(f->aead, nonce, 12, aad, 24, pt, BS, out, tag);
+    ward_err err = ward_aead_seal(aead, nonce, 12, aad, 24, pt, BS, out, tag);
     if (err)
         return err;
     uint8_t *t = out + BS;
@@ -378,6 +384,14 @@ static ward_err seal_block(ward_efile *f, size_t i, const uint8_t *pt, unsigned 
     l[29] = l[30] = l[31] = 0;
     f->bstate[i] |= BS_DIRTY;
     return WARD_OK;
+}
+
+static ward_err seal_block(ward_efile *f, size_t i, const uint8_t *pt, unsigned slot,
+                           uint8_t *out)
+{
+    if (f->wctr == UINT64_MAX)
+        return ward_err_set(WARD_ERR_LIMIT, "efile: write counter exhausted");
+    return seal_at(f, f->aead, i, pt, slot, out, f->wctr++);
 }
 
 static unsigned write_slot(const ward_efile *f, size_t i)
@@ -936,16 +950,31 @@ static ward_err read_blocks(const ward_efile *f, ward_aead *aead, uint8_t *stage
     return WARD_OK;
 }
 
+/* Seals blocks c..c+k-1 of a write job into stage and writes them to their slot file. */
+static ward_err seal_chunk(efile_worker *w, ward_aead *aead, uint8_t *stage, size_t c, size_t k)
+{
+    ward_efile *f = w->f;
+    for (size_t r = 0; r < k; r++) {
+        ward_err err = seal_at(f, aead, w->first + c + r, w->in + (c + r) * BS, w->slot,
+                               stage + r * SLOT, w->ctr0 + c + r);
+        if (err)
+            return err;
+    }
+    return st_pwrite_all(f->fd[w->slot], stage, k * SLOT, (uint64_t)(w->first + c) * SLOT,
+                         f->disk[w->slot]);
+}
+
 /* Takes chunks of the current job until none is left; on an error stops both threads and
  * reports the failing chunk in *at. */
 static ward_err take_chunks(efile_worker *w, ward_aead *aead, uint8_t *stage, size_t *at)
 {
     for (;;) {
-        size_t c = atomic_fetch_add(&w->next, PAR_CHUNK);
+        size_t c = atomic_fetch_add(&w->next, w->chunk);
         if (c >= w->count)
             return WARD_OK;
-        size_t k = w->count - c < PAR_CHUNK ? w->count - c : PAR_CHUNK;
-        ward_err err = read_blocks(w->f, aead, stage, w->first + c, k, w->out + c * BS);
+        size_t k = w->count - c < w->chunk ? w->count - c : w->chunk;
+        ward_err err = w->seal ? seal_chunk(w, aead, stage, c, k)
+                               : read_blocks(w->f, aead, stage, w->first + c, k, w->out + c * BS);
         if (err) {
             atomic_store(&w->next, w->count);
             *at = c;
@@ -1045,7 +1074,7 @@ static efile_worker *worker_get(ward_efile *f)
         return NULL;
     w->f = f;
     w->pid = getpid();
-    w->stage = malloc(STAGE * TRAILER);
+    w->stage = malloc(STAGE * SLOT);
     if (w->stage == NULL || derive(f, &w->aead, NULL) != WARD_OK) {
         ward_aead_free(w->aead);
         free(w->stage);
@@ -1070,14 +1099,9 @@ static efile_worker *worker_get(ward_efile *f)
 /* count whole blocks from first into out: a large span is shared with the helper thread, both
  * taking chunks of PAR_CHUNK blocks. Of two errors, the one at the lower chunk is reported.
  * Returns only once the helper is done with out. */
-static ward_err read_span(ward_efile *f, size_t first, size_t count, uint8_t *out)
+/* Runs the job set up in w on both threads; returns once the helper is done with it. */
+static ward_err run_job(ward_efile *f, efile_worker *w)
 {
-    efile_worker *w = count >= PAR_MIN ? worker_get(f) : NULL;
-    if (w == NULL)
-        return read_blocks(f, f->aead, f->stage, first, count, out);
-    w->first = first;
-    w->count = count;
-    w->out = out;
     atomic_store(&w->next, 0);
     w->err = WARD_OK;
     atomic_store(&w->state, W_POSTED);
@@ -1095,6 +1119,45 @@ static ward_err read_span(ward_efile *f, size_t first, size_t count, uint8_t *ou
     size_t wat = w->err_at;
     if (werr && (!err || wat < at))
         return ward_err_set(werr, "%s", w->msg);
+    return err;
+}
+
+static ward_err read_span(ward_efile *f, size_t first, size_t count, uint8_t *out)
+{
+    efile_worker *w = count >= PAR_MIN ? worker_get(f) : NULL;
+    if (w == NULL)
+        return read_blocks(f, f->aead, f->stage, first, count, out);
+    w->seal = 0;
+    w->chunk = PAR_CHUNK;
+    w->first = first;
+    w->count = count;
+    w->out = out;
+    return run_job(f, w);
+}
+
+/* count (>= PAR_MIN) whole blocks from first, all written to slot file slot, sealed and
+ * written by both threads; 0 blocks done (*done 0) when there is no helper. */
+static ward_err write_span(ward_efile *f, size_t first, size_t count, const uint8_t *in,
+                           unsigned slot, int *done)
+{
+    *done = 0;
+    efile_worker *w = worker_get(f);
+    if (w == NULL)
+        return WARD_OK;
+    if (f->wctr > UINT64_MAX - count)
+        return ward_err_set(WARD_ERR_LIMIT, "efile: write counter exhausted");
+    w->seal = 1;
+    w->chunk = PAR_WCHUNK;
+    w->first = first;
+    w->count = count;
+    w->in = in;
+    w->slot = slot;
+    w->ctr0 = f->wctr;
+    f->wctr += count; /* spent even on failure: a nonce is never reused */
+    *done = 1;
+    ward_err err = run_job(f, w);
+    if (!err)
+        f->data_dirty[slot] = 1;
     return err;
 }
 
@@ -1169,6 +1232,24 @@ ward_err ward_efile_write(ward_efile *f, uint64_t off, const void *buf, size_t l
         uint64_t pos = off + done;
         size_t i = (size_t)(pos / BS), bo = (size_t)(pos % BS);
         size_t k = BS - bo < len - done ? BS - bo : len - done;
+        size_t run = 0, whole = (len - done) / BS;
+        if (k == BS && whole >= PAR_MIN && worker_get(f) != NULL) {
+            unsigned slot = write_slot(f, i);
+            while (run < whole && run < PAR_RUN_MAX && write_slot(f, i + run) == slot)
+                run++;
+            if (run >= PAR_MIN && f->fd[slot] >= 0) {
+                int par = 0;
+                err = stage_flush(f, &st);
+                if (!err && f->pb_valid && f->pb_idx >= i && f->pb_idx < i + run)
+                    pb_drop(f);
+                if (!err)
+                    err = write_span(f, i, run, in + done, slot, &par);
+                if (par || err) {
+                    done += run * BS;
+                    continue;
+                }
+            }
+        }
         if (k == BS) {
             if (f->pb_valid && f->pb_idx == i)
                 pb_drop(f);
