@@ -8,9 +8,11 @@
  *                          and the encrypted file both in the page cache). Target >= 0.5.
  *  storage.file.rand_read  MiB/s of 4 KiB reads at random aligned offsets. Target >= 0.3.
  *  storage.sqlite          seconds for 100,000 inserts in transactions of 1,000 then 10,000
- *                          indexed lookups, on the encrypted VFS (with rollback counters)
- *                          against a plain database file; SQLite defaults (rollback journal,
- *                          synchronous=FULL) on both. Target: time ratio <= 1.5.
+ *                          indexed lookups, on the encrypted VFS (the database bound to
+ *                          its rollback counter; journals volatile, see docs/storage.md
+ *                          "SQLite journals") against a plain database file; SQLite
+ *                          defaults (rollback journal, synchronous=FULL) on both. Target: time
+ *                          ratio <= 1.5.
  *                          WARD_BENCH_SQLITE_PRAGMAS (SQL, e.g. "PRAGMA locking_mode=EXCLUSIVE")
  *                          is run first on both connections, to compare other modes fairly.
  * File size: 1 GiB (WARD_BENCH_STORAGE_MIB overrides). Work directory: $TMPDIR or /tmp.

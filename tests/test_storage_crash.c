@@ -90,7 +90,10 @@ static void child_sqlite(const char *dir, int fd, unsigned seed)
     sqlite3 *db = NULL;
     if (sqlite3_open_v2("c.db", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "crash") !=
             SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS t(id INTEGER "
+        /* a page cache of 4 pages: transactions spill pages into the database file before
+         * their commit, so a kill often finds uncommitted pages there */
+        sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=4; "
+                         "CREATE TABLE IF NOT EXISTS t(id INTEGER "
                          "PRIMARY KEY, v TEXT); CREATE INDEX IF NOT EXISTS tv ON t(v)",
                      NULL, NULL, NULL) != SQLITE_OK)
         _exit(5);
@@ -105,6 +108,17 @@ static void child_sqlite(const char *dir, int fd, unsigned seed)
                      10 + rand() % 200);
             if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
                 _exit(7);
+        }
+        if (rand() % 4 == 0) {
+            snprintf(sql, sizeof sql, "UPDATE t SET v = hex(randomblob(%d)) WHERE id %% 5 = %d",
+                     10 + rand() % 100, rand() % 5);
+            if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                _exit(10);
+        }
+        if (rand() % 6 == 0) { /* undone from the journal, not acknowledged */
+            if (sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+                _exit(11);
+            continue;
         }
         if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             _exit(8);

@@ -376,6 +376,56 @@ static void test_large_read(void **state)
     fx_close(&x);
 }
 
+/* Large writes (shared with the helper thread) over blocks in either slot file, aligned and
+ * not, read back before and after a commit and after reopening. */
+static void test_large_writes(void **state)
+{
+    (void)state;
+    fx x;
+    fx_open(&x, KA, 1);
+    enum { NB = 300 };
+    size_t n = (size_t)NB * BS;
+    uint8_t *model = malloc(n), *src = malloc(n), *buf = malloc(n);
+    assert_non_null(model);
+    assert_non_null(src);
+    assert_non_null(buf);
+    ward_efile *f = NULL;
+    size_t g = 0;
+    assert_int_equal(ward_efile_open(x.s, "w", WARD_EFILE_CREATE, &f), WARD_OK);
+    static const struct {
+        size_t off, len;
+        int sync;
+    } op[] = {
+        {0, NB * BS, 1},               /* all in slot file 0 */
+        {0, NB * BS, 1},               /* all moved to slot file 1 */
+        {3 * BS, 5 * BS, 1},           /* a few back in 0: later runs are mixed */
+        {100 * BS, 200 * BS, 0},       /* not committed before the next one */
+        {50 * BS + 77, 180 * BS, 1},   /* unaligned: partial, whole blocks, partial */
+        {BS, 250 * BS + 1, 0},         /* left for close to commit */
+    };
+    for (size_t k = 0; k < sizeof op / sizeof *op; k++) {
+        fill(src, op[k].len, 1000 + k);
+        memcpy(model + op[k].off, src, op[k].len);
+        assert_int_equal(ward_efile_write(f, op[k].off, src, op[k].len), WARD_OK);
+        assert_int_equal(ward_efile_read(f, 0, buf, n, &g), WARD_OK);
+        assert_int_equal(g, n);
+        assert_memory_equal(buf, model, n);
+        if (op[k].sync)
+            assert_int_equal(ward_efile_sync(f), WARD_OK);
+    }
+    assert_int_equal(ward_efile_close(f), WARD_OK);
+    assert_int_equal(ward_efile_open(x.s, "w", WARD_EFILE_RDONLY, &f), WARD_OK);
+    memset(buf, 0, n);
+    assert_int_equal(ward_efile_read(f, 0, buf, n, &g), WARD_OK);
+    assert_int_equal(g, n);
+    assert_memory_equal(buf, model, n);
+    assert_int_equal(ward_efile_close(f), WARD_OK);
+    free(model);
+    free(src);
+    free(buf);
+    fx_close(&x);
+}
+
 static void test_other_ta(void **state)
 {
     (void)state;
@@ -480,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_model),
         cmocka_unit_test(test_bad_blocks),
         cmocka_unit_test(test_large_read),
+        cmocka_unit_test(test_large_writes),
         cmocka_unit_test(test_other_ta),
         cmocka_unit_test(test_rollback),
         cmocka_unit_test(test_no_plaintext_and_erase),

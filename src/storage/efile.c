@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storage/storage_internal.h"
@@ -30,8 +32,10 @@
 #define META_HDR_MAX (META_FIXED + WARD_EFILE_PATH_MAX + 32u)
 #define MAX_BLOCKS (WARD_EFILE_MAX_SIZE / BS)
 #define STAGE 64u /* slots per batched read or write */
-#define PAR_MIN 64u   /* whole blocks in one read from which a second thread helps */
+#define PAR_MIN 64u   /* whole blocks in one read or write from which a second thread helps */
 #define PAR_CHUNK 16u /* blocks the two threads take at a time */
+#define PAR_WCHUNK 64u /* the same for writes: fewer, larger writes to the slot file */
+#define PAR_RUN_MAX 4096u /* blocks of one write shared at a time */
 
 /* leaf record: nonce 12, tag 16, flags 1, zero 3 */
 #define LF_SLOT 0x01u
@@ -41,21 +45,33 @@
 #define BS_HAVE 0x02u  /* the last commit has a copy of this block on disk */
 #define BS_DIRTY 0x04u /* changed since the last commit */
 
-/* A helper thread for large reads: it checks and decrypts the first half of a run of whole
- * blocks while the caller does the second half, each with its own keyed AES-GCM context and
- * its own staging buffer (ciphertext only). Created on the first large read; both only read
- * the file's state, which cannot change during a read. */
+/* A helper thread for large reads: it and the caller take chunks of a run of whole blocks
+ * until none is left, each with its own keyed AES-GCM context and trailer buffer. Created on
+ * the first large read; both only read the file's state, which cannot change during a read.
+ * A job is posted, then claimed by the helper or, if the helper has not claimed it by the time
+ * the caller ran out of chunks (it was not scheduled), taken back: the caller never waits for
+ * a helper that is not running. Between jobs the helper spins a little before it sleeps, so
+ * that back-to-back reads do not pay a wake-up each. */
+enum { W_IDLE, W_POSTED, W_RUNNING, W_DONE };
+#define W_SPIN_NS 100000L
+
 typedef struct efile_worker {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int has_job, quit;
+    atomic_int state, sleeping, quit;
     pid_t pid; /* the process that created it (not used after a fork) */
     struct ward_efile *f;
     ward_aead *aead;
     uint8_t *stage; /* STAGE * SLOT */
     size_t first, count;
     uint8_t *out;
+    /* a write job: blocks first.. from in, sealed with counters ctr0.. into slot file slot */
+    int seal;
+    size_t chunk; /* blocks taken at a time */
+    const uint8_t *in;
+    unsigned slot;
+    uint64_t ctr0;
     atomic_size_t next; /* the next chunk to take, relative to first */
     ward_err err;       /* the worker's first error, at chunk err_at */
     size_t err_at;
@@ -96,6 +112,7 @@ struct ward_efile {
     uint8_t tmp[BS];
     efile_worker *worker;
     int worker_failed;
+    int volatile_; /* never committed: see st_efile_open_volatile */
 };
 
 static void worker_free(efile_worker *w);
@@ -277,6 +294,8 @@ static ward_err write_meta(ward_efile *f, const uint8_t root[32])
 static ward_err commit(ward_efile *f)
 {
     ward_err err = WARD_OK;
+    if (f->volatile_)
+        return WARD_OK;
     for (int i = 0; i < 2 && !err; i++)
         if (f->data_dirty[i]) {
             err = st_fdatasync(f->fd[i], f->disk[i]);
@@ -342,16 +361,14 @@ static void block_aad(const ward_efile *f, size_t i, uint8_t aad[24])
 }
 
 /* Encrypts plaintext block i into out (SLOT bytes) for slot, updating its leaf. */
-static ward_err seal_block(ward_efile *f, size_t i, const uint8_t *pt, unsigned slot,
-                           uint8_t *out)
+static ward_err seal_at(ward_efile *f, ward_aead *aead, size_t i, const uint8_t *pt,
+                        unsigned slot, uint8_t *out, uint64_t ctr)
 {
-    if (f->wctr == UINT64_MAX)
-        return ward_err_set(WARD_ERR_LIMIT, "efile: write counter exhausted");
     uint8_t nonce[12], aad[24], tag[16];
     st_put32(nonce, f->epoch);
-    st_put64(nonce + 4, f->wctr++);
+    st_put64(nonce + 4, ctr);
     block_aad(f, i, aad);
-    ward_err err = ward_aead_seal(f->aead, nonce, 12, aad, 24, pt, BS, out, tag);
+    ward_err err = ward_aead_seal(aead, nonce, 12, aad, 24, pt, BS, out, tag);
     if (err)
         return err;
     uint8_t *t = out + BS;
@@ -369,17 +386,26 @@ static ward_err seal_block(ward_efile *f, size_t i, const uint8_t *pt, unsigned 
     return WARD_OK;
 }
 
+static ward_err seal_block(ward_efile *f, size_t i, const uint8_t *pt, unsigned slot,
+                           uint8_t *out)
+{
+    if (f->wctr == UINT64_MAX)
+        return ward_err_set(WARD_ERR_LIMIT, "efile: write counter exhausted");
+    return seal_at(f, f->aead, i, pt, slot, out, f->wctr++);
+}
+
 static unsigned write_slot(const ward_efile *f, size_t i)
 {
     uint8_t st = f->bstate[i];
     return (st & BS_HAVE) ? 1u - (st & BS_CSLOT) : 0u;
 }
 
-/* Checks a slot read from disk against leaf i and decrypts it into pt (BS bytes). */
-static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const uint8_t *raw,
-                           uint8_t *pt)
+/* Checks a slot read from disk (ciphertext ct, trailer t) against leaf i and decrypts it into
+ * pt (BS bytes; may be ct itself). */
+static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const uint8_t *ct,
+                           const uint8_t *t, uint8_t *pt)
 {
-    const uint8_t *t = raw + BS, *l = f->leaves + i * ST_LEAF_LEN;
+    const uint8_t *l = f->leaves + i * ST_LEAF_LEN;
     if (memcmp(t, f->file_id, 16) != 0)
         return ward_err_set(WARD_ERR_AUTH, "efile %s: block %zu belongs to another file", f->path,
                             i);
@@ -394,7 +420,7 @@ static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const
                             "or modified)", f->path, i);
     uint8_t aad[24];
     block_aad(f, i, aad);
-    ward_err err = ward_aead_open(aead, l, 12, aad, 24, raw, BS, l + 12, pt);
+    ward_err err = ward_aead_open(aead, l, 12, aad, 24, ct, BS, l + 12, pt);
     if (err)
         return ward_err_set(WARD_ERR_AUTH,
                             "efile %s: block %zu is modified (authentication tag does not "
@@ -402,14 +428,25 @@ static ward_err open_block(const ward_efile *f, ward_aead *aead, size_t i, const
     return WARD_OK;
 }
 
-static ward_err read_slot_raw(const ward_efile *f, size_t i, size_t count, uint8_t *raw)
+/* Reads the slots of blocks i .. i+count-1 (count <= STAGE, all in the slot file of block i):
+ * the ciphertexts straight into ct (count * BS bytes: the caller's buffer, decrypted in place
+ * afterwards, so the page cache is copied once), the trailers into tr (count * TRAILER). */
+static ward_err read_slots(const ward_efile *f, size_t i, size_t count, uint8_t *ct, uint8_t *tr)
 {
     unsigned slot = f->leaves[i * ST_LEAF_LEN + 28] & LF_SLOT;
     size_t want = count * SLOT, got = 0;
     if (f->fd[slot] < 0)
         return ward_err_set(WARD_ERR_TRUNCATED, "efile %s: block %zu is missing (no data file)",
                             f->path, i);
-    ward_err err = st_pread_all(f->fd[slot], raw, want, (uint64_t)i * SLOT, &got, f->disk[slot]);
+    struct iovec iov[2 * STAGE];
+    for (size_t r = 0; r < count; r++) {
+        iov[2 * r].iov_base = ct + r * BS;
+        iov[2 * r].iov_len = BS;
+        iov[2 * r + 1].iov_base = tr + r * TRAILER;
+        iov[2 * r + 1].iov_len = TRAILER;
+    }
+    ward_err err = st_preadv_all(f->fd[slot], iov, (int)(2 * count), (uint64_t)i * SLOT, &got,
+                                 f->disk[slot]);
     if (err)
         return err;
     if (got < want)
@@ -430,9 +467,9 @@ static ward_err load_block(ward_efile *f, size_t i, uint8_t *pt)
         memset(pt, 0, BS);
         return WARD_OK;
     }
-    ward_err err = read_slot_raw(f, i, 1, f->stage);
+    ward_err err = read_slots(f, i, 1, pt, f->stage);
     if (!err)
-        err = open_block(f, f->aead, i, f->stage, pt);
+        err = open_block(f, f->aead, i, pt, f->stage, pt);
     if (err)
         ward_wipe(pt, BS);
     return err;
@@ -792,10 +829,72 @@ ward_err ward_efile_close(ward_efile *f)
     if (f == NULL)
         return WARD_OK;
     ward_err err = WARD_OK;
-    if (!f->broken && !(f->flags & WARD_EFILE_RDONLY))
+    if (f->volatile_) {
+        /* its blocks are useless without the keys and leaves that die with f */
+        (void)unlink(f->disk[0]);
+    } else if (!f->broken && !(f->flags & WARD_EFILE_RDONLY)) {
         err = ward_efile_sync(f);
+    }
     efile_free(f);
     return err;
+}
+
+ward_err st_efile_open_volatile(ward_store *s, const char *path, ward_efile **out)
+{
+    if (s == NULL || out == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "efile: NULL argument");
+    *out = NULL;
+    ward_err err = st_check_path(path);
+    if (err)
+        return err;
+    ward_efile *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return ward_err_set(WARD_ERR_NOMEM, "efile: out of memory");
+    f->fd[0] = f->fd[1] = -1;
+    f->s = s;
+    f->volatile_ = 1;
+    memcpy(f->path, path, strlen(path) + 1);
+    st_merkle_init(&f->tree);
+    f->stage = malloc(STAGE * SLOT);
+    if (f->stage == NULL)
+        err = ward_err_set(WARD_ERR_NOMEM, "efile: out of memory");
+    /* one slot file, NAME.wv: never committed, every block stays in slot 0 */
+    if (!err)
+        err = st_join(f->disk[0], sizeof f->disk[0], st_store_dir(s), path, ".wv");
+    if (!err) {
+        f->fd[0] = open(f->disk[0], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (f->fd[0] < 0)
+            err = ward_err_set(WARD_ERR_IO, "cannot create %s: %s", f->disk[0],
+                               strerror(errno));
+    }
+    /* fresh keys per open: nonces (epoch 1, counter) never repeat under them */
+    if (!err)
+        err = ward_random(f->file_id, 16);
+    if (!err)
+        err = derive_keys(f);
+    if (err) {
+        if (f->fd[0] >= 0)
+            (void)unlink(f->disk[0]);
+        efile_free(f);
+        return err;
+    }
+    f->epoch = 1;
+    f->epoch_ready = 1;
+    *out = f;
+    return WARD_OK;
+}
+
+int st_efile_pending(const ward_efile *f)
+{
+    return f != NULL && !f->volatile_ && (f->changed || (f->pb_valid && f->pb_dirty));
+}
+
+ward_err st_efile_close_discard(ward_efile *f)
+{
+    if (f == NULL)
+        return WARD_OK;
+    f->broken = 1; /* close then leaves the file as at its last commit */
+    return ward_efile_close(f);
 }
 
 /* ---- I/O --------------------------------------------------------------------------------- */
@@ -840,9 +939,10 @@ static ward_err read_blocks(const ward_efile *f, ward_aead *aead, uint8_t *stage
                 break;
             run++;
         }
-        ward_err err = read_slot_raw(f, i, run, stage);
+        uint8_t *o = out + j * BS;
+        ward_err err = read_slots(f, i, run, o, stage);
         for (size_t r = 0; r < run && !err; r++)
-            err = open_block(f, aead, i + r, stage + r * SLOT, out + (j + r) * BS);
+            err = open_block(f, aead, i + r, o + r * BS, stage + r * TRAILER, o + r * BS);
         if (err)
             return err;
         j += run;
@@ -850,16 +950,31 @@ static ward_err read_blocks(const ward_efile *f, ward_aead *aead, uint8_t *stage
     return WARD_OK;
 }
 
+/* Seals blocks c..c+k-1 of a write job into stage and writes them to their slot file. */
+static ward_err seal_chunk(efile_worker *w, ward_aead *aead, uint8_t *stage, size_t c, size_t k)
+{
+    ward_efile *f = w->f;
+    for (size_t r = 0; r < k; r++) {
+        ward_err err = seal_at(f, aead, w->first + c + r, w->in + (c + r) * BS, w->slot,
+                               stage + r * SLOT, w->ctr0 + c + r);
+        if (err)
+            return err;
+    }
+    return st_pwrite_all(f->fd[w->slot], stage, k * SLOT, (uint64_t)(w->first + c) * SLOT,
+                         f->disk[w->slot]);
+}
+
 /* Takes chunks of the current job until none is left; on an error stops both threads and
  * reports the failing chunk in *at. */
 static ward_err take_chunks(efile_worker *w, ward_aead *aead, uint8_t *stage, size_t *at)
 {
     for (;;) {
-        size_t c = atomic_fetch_add(&w->next, PAR_CHUNK);
+        size_t c = atomic_fetch_add(&w->next, w->chunk);
         if (c >= w->count)
             return WARD_OK;
-        size_t k = w->count - c < PAR_CHUNK ? w->count - c : PAR_CHUNK;
-        ward_err err = read_blocks(w->f, aead, stage, w->first + c, k, w->out + c * BS);
+        size_t k = w->count - c < w->chunk ? w->count - c : w->chunk;
+        ward_err err = w->seal ? seal_chunk(w, aead, stage, c, k)
+                               : read_blocks(w->f, aead, stage, w->first + c, k, w->out + c * BS);
         if (err) {
             atomic_store(&w->next, w->count);
             *at = c;
@@ -868,28 +983,60 @@ static ward_err take_chunks(efile_worker *w, ward_aead *aead, uint8_t *stage, si
     }
 }
 
+static long elapsed_ns(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+/* Waits for a posted job (spinning first), claims it; 0 when told to quit. */
+static int worker_claim(efile_worker *w)
+{
+    for (;;) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (unsigned k = 0; !atomic_load(&w->quit); k++) {
+            int st = W_POSTED;
+            if (atomic_load(&w->state) == W_POSTED &&
+                atomic_compare_exchange_strong(&w->state, &st, W_RUNNING))
+                return 1;
+            if ((k & 255u) == 255u && elapsed_ns(&t0) > W_SPIN_NS)
+                break;
+        }
+        pthread_mutex_lock(&w->mu);
+        atomic_store(&w->sleeping, 1);
+        while (atomic_load(&w->state) != W_POSTED && !atomic_load(&w->quit))
+            pthread_cond_wait(&w->cv, &w->mu);
+        atomic_store(&w->sleeping, 0);
+        pthread_mutex_unlock(&w->mu);
+        if (atomic_load(&w->quit))
+            return 0;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     efile_worker *w = arg;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (!w->has_job && !w->quit)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (w->quit)
-            break;
-        pthread_mutex_unlock(&w->mu);
+    while (worker_claim(w)) {
         size_t at = 0;
         ward_err err = take_chunks(w, w->aead, w->stage, &at);
-        pthread_mutex_lock(&w->mu);
         w->err = err;
         w->err_at = at;
         if (err)
             snprintf(w->msg, sizeof w->msg, "%s", ward_errmsg());
-        w->has_job = 0;
-        pthread_cond_broadcast(&w->cv);
+        atomic_store(&w->state, W_DONE);
     }
-    pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+static void worker_wake(efile_worker *w)
+{
+    if (atomic_load(&w->sleeping)) {
+        pthread_mutex_lock(&w->mu);
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
 }
 
 static void worker_free(efile_worker *w)
@@ -897,8 +1044,8 @@ static void worker_free(efile_worker *w)
     if (w == NULL)
         return;
     if (w->pid == getpid()) {
+        atomic_store(&w->quit, 1);
         pthread_mutex_lock(&w->mu);
-        w->quit = 1;
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->th, NULL);
@@ -952,30 +1099,65 @@ static efile_worker *worker_get(ward_efile *f)
 /* count whole blocks from first into out: a large span is shared with the helper thread, both
  * taking chunks of PAR_CHUNK blocks. Of two errors, the one at the lower chunk is reported.
  * Returns only once the helper is done with out. */
+/* Runs the job set up in w on both threads; returns once the helper is done with it. */
+static ward_err run_job(ward_efile *f, efile_worker *w)
+{
+    atomic_store(&w->next, 0);
+    w->err = WARD_OK;
+    atomic_store(&w->state, W_POSTED);
+    worker_wake(w);
+    size_t at = 0;
+    ward_err err = take_chunks(w, f->aead, f->stage, &at);
+    int st = W_POSTED;
+    if (atomic_compare_exchange_strong(&w->state, &st, W_IDLE))
+        return err; /* never claimed: the helper will not touch out */
+    for (unsigned k = 0; atomic_load(&w->state) != W_DONE; k++)
+        if (k > 1000)
+            sched_yield();
+    atomic_store(&w->state, W_IDLE);
+    ward_err werr = w->err;
+    size_t wat = w->err_at;
+    if (werr && (!err || wat < at))
+        return ward_err_set(werr, "%s", w->msg);
+    return err;
+}
+
 static ward_err read_span(ward_efile *f, size_t first, size_t count, uint8_t *out)
 {
     efile_worker *w = count >= PAR_MIN ? worker_get(f) : NULL;
     if (w == NULL)
         return read_blocks(f, f->aead, f->stage, first, count, out);
-    pthread_mutex_lock(&w->mu);
+    w->seal = 0;
+    w->chunk = PAR_CHUNK;
     w->first = first;
     w->count = count;
     w->out = out;
-    atomic_store(&w->next, 0);
-    w->err = WARD_OK;
-    w->has_job = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    size_t at = 0;
-    ward_err err = take_chunks(w, f->aead, f->stage, &at);
-    pthread_mutex_lock(&w->mu);
-    while (w->has_job)
-        pthread_cond_wait(&w->cv, &w->mu);
-    ward_err werr = w->err;
-    size_t wat = w->err_at;
-    pthread_mutex_unlock(&w->mu);
-    if (werr && (!err || wat < at))
-        return ward_err_set(werr, "%s", w->msg);
+    return run_job(f, w);
+}
+
+/* count (>= PAR_MIN) whole blocks from first, all written to slot file slot, sealed and
+ * written by both threads; 0 blocks done (*done 0) when there is no helper. */
+static ward_err write_span(ward_efile *f, size_t first, size_t count, const uint8_t *in,
+                           unsigned slot, int *done)
+{
+    *done = 0;
+    efile_worker *w = worker_get(f);
+    if (w == NULL)
+        return WARD_OK;
+    if (f->wctr > UINT64_MAX - count)
+        return ward_err_set(WARD_ERR_LIMIT, "efile: write counter exhausted");
+    w->seal = 1;
+    w->chunk = PAR_WCHUNK;
+    w->first = first;
+    w->count = count;
+    w->in = in;
+    w->slot = slot;
+    w->ctr0 = f->wctr;
+    f->wctr += count; /* spent even on failure: a nonce is never reused */
+    *done = 1;
+    ward_err err = run_job(f, w);
+    if (!err)
+        f->data_dirty[slot] = 1;
     return err;
 }
 
@@ -1050,6 +1232,24 @@ ward_err ward_efile_write(ward_efile *f, uint64_t off, const void *buf, size_t l
         uint64_t pos = off + done;
         size_t i = (size_t)(pos / BS), bo = (size_t)(pos % BS);
         size_t k = BS - bo < len - done ? BS - bo : len - done;
+        size_t run = 0, whole = (len - done) / BS;
+        if (k == BS && whole >= PAR_MIN && worker_get(f) != NULL) {
+            unsigned slot = write_slot(f, i);
+            while (run < whole && run < PAR_RUN_MAX && write_slot(f, i + run) == slot)
+                run++;
+            if (run >= PAR_MIN && f->fd[slot] >= 0) {
+                int par = 0;
+                err = stage_flush(f, &st);
+                if (!err && f->pb_valid && f->pb_idx >= i && f->pb_idx < i + run)
+                    pb_drop(f);
+                if (!err)
+                    err = write_span(f, i, run, in + done, slot, &par);
+                if (par || err) {
+                    done += run * BS;
+                    continue;
+                }
+            }
+        }
         if (k == BS) {
             if (f->pb_valid && f->pb_idx == i)
                 pb_drop(f);
@@ -1124,7 +1324,7 @@ ward_err ward_efile_truncate(ward_efile *f, uint64_t size)
 ward_err ward_efile_sync(ward_efile *f)
 {
     ward_err err = check_live(f, 0);
-    if (err || (f->flags & WARD_EFILE_RDONLY))
+    if (err || (f->flags & WARD_EFILE_RDONLY) || f->volatile_)
         return err;
     err = pb_flush(f);
     if (!err && f->changed)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "storage/storage_internal.h"
@@ -48,6 +49,39 @@ ward_err st_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *got,
         if (n == 0)
             break;
         done += (size_t)n;
+    }
+    *got = done;
+    return WARD_OK;
+}
+
+ward_err st_preadv_all(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *got,
+                       const char *what)
+{
+    size_t done = 0, len = 0;
+    for (int k = 0; k < cnt; k++)
+        len += iov[k].iov_len;
+    if (off > (uint64_t)INT64_MAX - len)
+        return ward_err_set(WARD_ERR_OVERFLOW, "%s: read offset overflows", what);
+    while (cnt > 0) {
+        ssize_t n = preadv(fd, iov, cnt, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return ward_err_set(WARD_ERR_IO, "%s: read failed: %s", what, strerror(errno));
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+        size_t left = (size_t)n;
+        while (cnt > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
     }
     *got = done;
     return WARD_OK;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "ward/storage.h"
 
@@ -46,6 +47,9 @@ ward_err st_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, const 
 /* Reads up to len bytes; *got < len only at end of file. */
 ward_err st_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *got,
                       const char *what);
+/* The same into the buffers of iov (which it changes); *got < their total only at end of file. */
+ward_err st_preadv_all(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *got,
+                       const char *what);
 ward_err st_fdatasync(int fd, const char *what);
 ward_err st_fsync_dir(const char *dir);
 /* Joins dir "/" name [suffix] into out (capacity cap). */
@@ -82,6 +86,16 @@ ward_err st_merkle_update(st_merkle *m, const uint8_t *leaves, size_t n, uint8_t
 ward_err st_merkle_build(st_merkle *m, const uint8_t *leaves, size_t n, uint8_t root[32]);
 
 
+
+/* efile.c, for vfs.c. A volatile file: fresh random keys, one slot file NAME.wv (created
+ * empty), never committed (sync writes nothing durable) and removed on close; integrity is
+ * still checked on every read. Nothing of it survives a crash (the keys and leaves are only in
+ * memory), which is what a SQLite journal needs on a store whose files commit atomically. */
+ward_err st_efile_open_volatile(ward_store *s, const char *path, ward_efile **out);
+/* Nonzero if a (non-volatile) file has writes or a truncation not committed yet. */
+int st_efile_pending(const ward_efile *f);
+/* Closes f without committing: the file stays as at its last commit. */
+ward_err st_efile_close_discard(ward_efile *f);
 
 /* store.c: a store object over a given secret (store key 32 || store id 16), no key file:
  * for the fuzzer and tests of the file format. */
