@@ -66,23 +66,41 @@ out:
     return err;
 }
 
+/* Deletes the one row a fingerprint names and records the management event. */
+static ward_err remove_by_fingerprint(ward_identity *db, const char *sql,
+                                      const uint8_t fp[WARD_SHA256_LEN], const char *what,
+                                      const char *not_found, const char *event)
+{
+    sqlite3_stmt *st;
+    ward_err err = wid_prepare(db, sql, &st);
+    if (err)
+        return err;
+    wid_bind_blob(st, 1, fp, WARD_SHA256_LEN);
+    if ((err = wid_step_done(db, st, what)))
+        return err;
+    if (sqlite3_changes(db->sql) != 1)
+        return ward_err_set(WARD_ERR_NOT_FOUND, "%s", not_found);
+    char hex[2 * WARD_SHA256_LEN + 1];
+    wid_hex(fp, WARD_SHA256_LEN, hex);
+    wid_mgmt_event(db, event, hex);
+    return WARD_OK;
+}
+
+/* A fingerprint column as hex ("" if the stored value is not a SHA-256). */
+static void column_fp_hex(sqlite3_stmt *st, int col, char hex[2 * WARD_SHA256_LEN + 1])
+{
+    hex[0] = 0;
+    const uint8_t *fp = sqlite3_column_blob(st, col);
+    if (fp && sqlite3_column_bytes(st, col) == WARD_SHA256_LEN)
+        wid_hex(fp, WARD_SHA256_LEN, hex);
+}
+
 ward_err ward_identity_ca_remove(ward_identity *db, const uint8_t fingerprint[WARD_SHA256_LEN])
 {
     if (db == NULL || fingerprint == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "identity: NULL argument");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "DELETE FROM cas WHERE fingerprint = ?1", &st);
-    if (err)
-        return err;
-    wid_bind_blob(st, 1, fingerprint, WARD_SHA256_LEN);
-    if ((err = wid_step_done(db, st, "remove CA")))
-        return err;
-    if (sqlite3_changes(db->sql) != 1)
-        return ward_err_set(WARD_ERR_NOT_FOUND, "no such trusted CA");
-    char hex[2 * WARD_SHA256_LEN + 1];
-    wid_hex(fingerprint, WARD_SHA256_LEN, hex);
-    wid_mgmt_event(db, "ca.remove", hex);
-    return WARD_OK;
+    return remove_by_fingerprint(db, "DELETE FROM cas WHERE fingerprint = ?1", fingerprint,
+                                 "remove CA", "no such trusted CA", "ca.remove");
 }
 
 ward_err ward_identity_cas_json(ward_identity *db, json_t **out)
@@ -102,10 +120,8 @@ ward_err ward_identity_cas_json(ward_identity *db, json_t **out)
     }
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char hex[2 * WARD_SHA256_LEN + 1] = "";
-        const uint8_t *fp = sqlite3_column_blob(st, 0);
-        if (fp && sqlite3_column_bytes(st, 0) == WARD_SHA256_LEN)
-            wid_hex(fp, WARD_SHA256_LEN, hex);
+        char hex[2 * WARD_SHA256_LEN + 1];
+        column_fp_hex(st, 0, hex);
         json_t *c = json_pack("{s:s, s:s, s:I}", "fingerprint", hex, "subject",
                               (const char *)sqlite3_column_text(st, 1), "not_after",
                               (json_int_t)sqlite3_column_int64(st, 2));
@@ -675,19 +691,9 @@ ward_err ward_identity_crl_remove(ward_identity *db,
 {
     if (db == NULL || ca_fingerprint == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "identity: NULL argument");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "DELETE FROM crls WHERE ca_fingerprint = ?1", &st);
-    if (err)
-        return err;
-    wid_bind_blob(st, 1, ca_fingerprint, WARD_SHA256_LEN);
-    if ((err = wid_step_done(db, st, "remove CRL")))
-        return err;
-    if (sqlite3_changes(db->sql) != 1)
-        return ward_err_set(WARD_ERR_NOT_FOUND, "no CRL loaded for this CA");
-    char hex[2 * WARD_SHA256_LEN + 1];
-    wid_hex(ca_fingerprint, WARD_SHA256_LEN, hex);
-    wid_mgmt_event(db, "crl.remove", hex);
-    return WARD_OK;
+    return remove_by_fingerprint(db, "DELETE FROM crls WHERE ca_fingerprint = ?1",
+                                 ca_fingerprint, "remove CRL", "no CRL loaded for this CA",
+                                 "crl.remove");
 }
 
 ward_err ward_identity_crls_json(ward_identity *db, json_t **out)
@@ -707,10 +713,8 @@ ward_err ward_identity_crls_json(ward_identity *db, json_t **out)
     }
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char hex[2 * WARD_SHA256_LEN + 1] = "";
-        const uint8_t *fp = sqlite3_column_blob(st, 0);
-        if (fp && sqlite3_column_bytes(st, 0) == WARD_SHA256_LEN)
-            wid_hex(fp, WARD_SHA256_LEN, hex);
+        char hex[2 * WARD_SHA256_LEN + 1];
+        column_fp_hex(st, 0, hex);
         const char *iss = (const char *)sqlite3_column_text(st, 1);
         json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I}", "ca_fingerprint", hex, "issuer",
                               iss ? iss : "", "this_update",
