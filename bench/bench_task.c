@@ -566,8 +566,9 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
     return add;
 }
 
-static json_t *call(party *p, const char *method, const char *path, const void *body,
-                    size_t len, long want)
+/* One request that must answer want; the raw body (malloc'd, NUL-ended). */
+static char *request(party *p, const char *method, const char *path, const void *body,
+                     size_t len, long want, size_t *out_len)
 {
     char url[512];
     snprintf(url, sizeof url, "https://127.0.0.1:%d%s", N.port, path);
@@ -603,9 +604,18 @@ static json_t *call(party *p, const char *method, const char *path, const void *
                 r.body != NULL ? r.body : "");
         exit(1);
     }
+    *out_len = r.len;
+    return r.body;
+}
+
+static json_t *call(party *p, const char *method, const char *path, const void *body,
+                    size_t len, long want)
+{
+    size_t rl = 0;
+    char *rb = request(p, method, path, body, len, want, &rl);
     json_error_t je;
-    json_t *j = json_loadb(r.body, r.len, 0, &je);
-    free(r.body);
+    json_t *j = rb != NULL ? json_loadb(rb, rl, 0, &je) : NULL;
+    free(rb);
     if (j == NULL)
         die_msg(path, "reply is not JSON");
     return j;
@@ -758,10 +768,28 @@ static size_t task_result(task *t)
     json_decref(j);
     snprintf(path, sizeof path, "/v1/tasks/%s/result", t->id);
     j = call(&N.analyst, "GET", path, NULL, 0, 200);
-    size_t stl, sigl, encl, spl;
+    size_t stl, sigl, spl;
     uint8_t *st = b64u(j, "statement", &stl), *sig = b64u(j, "signature", &sigl);
-    uint8_t *enc = b64u(j, "result_enc", &encl), *spk = b64u(j, "sign_pk", &spl);
+    uint8_t *spk = b64u(j, "sign_pk", &spl);
+    json_int_t total = json_integer_value(json_object_get(j, "result_bytes"));
     json_decref(j);
+    if (total <= 0)
+        die_msg("reply lacks", "result_bytes");
+    /* the ciphertext, in the node's pieces */
+    size_t encl = (size_t)total;
+    uint8_t *enc = malloc(encl);
+    if (enc == NULL)
+        die("out of memory");
+    for (size_t off = 0; off < encl;) {
+        snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=%zu", t->id, off);
+        size_t pl = 0;
+        char *piece = request(&N.analyst, "GET", path, NULL, 0, 200, &pl);
+        if (pl == 0 || pl > encl - off)
+            die_msg("result", "bad piece");
+        memcpy(enc + off, piece, pl);
+        off += pl;
+        free(piece);
+    }
     ward_pkey *vk = NULL;
     if (spl != t->sign_spki_len || memcmp(spk, t->sign_spki, spl) != 0 ||
         ward_pkey_from_spki_der(spk, spl, &vk) != WARD_OK ||

@@ -108,7 +108,46 @@ typedef struct task {
     uint8_t rsk[32], rpk[32]; /* the recipient's result key pair (its public half is signed) */
     char *params;             /* what the statement's params hash covers */
     ward_pkey *sign_pk;
+    /* the encrypted result as the TA hands it over (ocall result_piece) */
+    uint8_t *enc;
+    size_t enc_len, enc_cap, pieces, piece_max;
+    uint64_t max_result;
+    bool refuse; /* the host refuses every piece */
 } task;
+
+/* The host's side of ocall result_piece: appends (ciphertext) to the task's buffer. */
+static ward_err take_piece(void *arg, const uint8_t *data, size_t len)
+{
+    task *t = arg;
+    if (t->refuse)
+        return WARD_ERR_IO;
+    if (len > t->enc_cap - t->enc_len) {
+        size_t cap = t->enc_cap ? t->enc_cap : 4096;
+        while (cap - t->enc_len < len)
+            cap *= 2;
+        uint8_t *nb = realloc(t->enc, cap);
+        if (nb == NULL)
+            return WARD_ERR_NOMEM;
+        t->enc = nb;
+        t->enc_cap = cap;
+    }
+    memcpy(t->enc + t->enc_len, data, len);
+    t->enc_len += len;
+    t->pieces++;
+    if (len > t->piece_max)
+        t->piece_max = len;
+    return WARD_OK;
+}
+
+ward_err sql_ocall_result_piece(void *arg, const uint8_t *data, size_t data_len)
+{
+    return take_piece(arg, data, data_len);
+}
+
+ward_err psi_ocall_result_piece(void *arg, const uint8_t *data, size_t data_len)
+{
+    return take_piece(arg, data, data_len);
+}
 
 static char *spki_b64(const ward_pkey *k)
 {
@@ -183,7 +222,8 @@ static void new_task(task *t, bool psi)
     for (size_t i = 0; i < sizeof rid; i++)
         snprintf(t->id + 2 * i, 3, "%02x", rid[i]);
     assert_int_equal(ward_hpke_generate_keypair(t->rsk, t->rpk), WARD_OK);
-    if (ward_tee_create(F.tee, psi ? F.psi : F.sql, NULL, NULL, NULL, &t->inst) != WARD_OK)
+    if (ward_tee_create(F.tee, psi ? F.psi : F.sql, NULL,
+                        psi ? psi_ocall_dispatch : sql_ocall_dispatch, t, &t->inst) != WARD_OK)
         fail_msg("create: %s", ward_errmsg());
 }
 
@@ -281,6 +321,7 @@ static void finish(task *t)
     ward_tee_destroy(t->inst);
     ward_pkey_free(t->sign_pk);
     free(t->params);
+    free(t->enc);
 }
 
 static uint8_t *encrypt(const uint8_t pk[32], const char *aad, const void *csv, size_t len,
@@ -407,13 +448,13 @@ static char *open_result(task *t, const char *function, const uint8_t *enc, size
 
 static ward_err run_task(task *t, char **csv)
 {
-    uint8_t *enc = NULL, *st = NULL, *sig = NULL;
-    size_t el = 0, sl = 0, gl = 0;
-    ward_err e = t->psi ? psi_run(t->inst, &enc, &el, &st, &sl, &sig, &gl)
-                        : sql_run(t->inst, &enc, &el, &st, &sl, &sig, &gl);
+    uint8_t *st = NULL, *sig = NULL;
+    size_t sl = 0, gl = 0;
+    t->enc_len = t->pieces = t->piece_max = 0;
+    ward_err e = t->psi ? psi_run(t->inst, t->max_result, &st, &sl, &sig, &gl)
+                        : sql_run(t->inst, t->max_result, &st, &sl, &sig, &gl);
     if (e == WARD_OK && csv != NULL)
-        *csv = open_result(t, t->psi ? "psi" : "sql", enc, el, st, sl, sig, gl);
-    free(enc);
+        *csv = open_result(t, t->psi ? "psi" : "sql", t->enc, t->enc_len, st, sl, sig, gl);
     free(st);
     free(sig);
     return e;
@@ -784,6 +825,59 @@ static void test_envelope_checked_inside(void **state)
     finish(&t);
 }
 
+/* A result far larger than one ring message leaves the TA in pieces, each well under
+ * max_message (1 MiB), and decrypts to exactly the CSV the statement signs. */
+static void test_sql_large_result(void **state)
+{
+    (void)state;
+    task t;
+    const char *q = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                    "WHERE x < 80000) SELECT c.x, printf('%040d', c.x * 7) AS pad, a.k FROM "
+                    "c, a ORDER BY c.x";
+    static const char *const slots[] = {"a"};
+    start_sql(&t, q, slots, 1, 0);
+    add_ok(&t, "a", "k\nz\n");
+    char *csv = NULL;
+    ward_err e = run_task(&t, &csv);
+    if (e != WARD_OK) {
+        char *m = last_error(&t);
+        fail_msg("run: %s", m);
+    }
+    size_t n = strlen(csv);
+    assert_true(n > 3u * 1024u * 1024u);
+    assert_true(t.pieces > 3);
+    assert_true(t.piece_max < 1024u * 1024u - 64u);
+    char first[128], last[128];
+    snprintf(first, sizeof first, "x,pad,k\r\n1,%040d,z\r\n", 7);
+    assert_memory_equal(csv, first, strlen(first));
+    snprintf(last, sizeof last, "80000,%040d,z\r\n", 560000);
+    assert_string_equal(csv + n - strlen(last), last);
+    free(csv);
+    finish(&t);
+}
+
+/* Above the host's max_result the run fails with LIMIT and says so; a host that refuses a piece
+ * fails the run too (with the host's error). Neither releases a statement. */
+static void test_sql_result_limits(void **state)
+{
+    (void)state;
+    task t;
+    const char *q = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                    "WHERE x < 5000) SELECT x FROM c, a";
+    static const char *const slots[] = {"a"};
+    start_sql(&t, q, slots, 1, 0);
+    add_ok(&t, "a", "k\n1\n");
+    t.max_result = 10000;
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_LIMIT, "larger than the 10000 bytes");
+    finish(&t);
+
+    start_sql(&t, q, slots, 1, 0);
+    add_ok(&t, "a", "k\n1\n");
+    t.refuse = true;
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_IO, "did not take a piece");
+    finish(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -793,6 +887,8 @@ int main(void)
         cmocka_unit_test(test_sql_bad_inputs),
         cmocka_unit_test(test_psi_three_inputs),
         cmocka_unit_test(test_envelope_checked_inside),
+        cmocka_unit_test(test_sql_large_result),
+        cmocka_unit_test(test_sql_result_limits),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

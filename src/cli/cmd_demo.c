@@ -53,7 +53,7 @@ static const char help[] =
     "have). Each step is printed with its time; evidence and result signatures are verified.\n"
     "The node is stopped and its directory removed at the end.\n"
     "\n"
-    "  --rows N   rows per hospital (default 200000, 100 .. 300000); the data is generated\n"
+    "  --rows N   rows per hospital (default 200000, 100 .. 1000000); the data is generated\n"
     "             from a fixed seed, so the same N gives the same result\n";
 
 #define DEFAULT_ROWS 200000u
@@ -554,7 +554,8 @@ static int fetch_result(demo *d, const task_spec *s, task_run *t)
     int rc = -1;
     uint8_t sha[2][32], ih[32];
     uint64_t records[2] = {s->records[0], s->records[1]};
-    if (tc_result_open(j, t->m, &t->keys, d->x_sk, &t->result) != 0)
+    if (tc_result_open(d->analyst.cl, d->analyst.name, j, t->m, &t->keys, d->x_sk, NULL, NULL,
+                       &t->result) != 0)
         goto out;
     for (size_t i = 0; i < 2; i++)
         if (ward_hash(WARD_HASH_SHA256, s->input[i]->p, s->input[i]->len, sha[i]) != WARD_OK)

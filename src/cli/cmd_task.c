@@ -1174,23 +1174,6 @@ static int task_simple(const struct cli_opts *o, targs *a)
 
 /* ---- result ---------------------------------------------------------------------------------- */
 
-typedef struct dl_progress {
-    tc_bar bar;
-    int started;
-} dl_progress;
-
-static void on_dl(void *arg, uint64_t done, uint64_t total)
-{
-    dl_progress *p = arg;
-    if (!p->started) {
-        tc_bar_start(&p->bar, "result", total);
-        p->started = 1;
-    }
-    if (total > 0)
-        p->bar.total = total;
-    tc_bar_update(&p->bar, done);
-}
-
 static int task_result(const struct cli_opts *o, targs *a)
 {
     if (a->npos != 1)
@@ -1219,27 +1202,18 @@ static int task_result(const struct cli_opts *o, targs *a)
     }
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/result", ward_task_id(m));
-    dl_progress dp;
-    memset(&dp, 0, sizeof dp);
-    if (!a->no_progress)
-        cli_client_set_progress(nc.cl, on_dl, &dp);
     res = tc_call(nc.cl, id.name, "GET", path, NULL, 0, 200);
-    cli_client_set_progress(nc.cl, NULL, NULL);
-    if (dp.started)
-        tc_bar_end(&dp.bar);
     if (res == NULL)
         goto out;
+    int to_stdout = a->out == NULL || strcmp(a->out, "-") == 0;
+    /* to a file: streamed there (temporary name, renamed once verified); else in memory */
     if (tc_check_evidence(res, digest, &nc.trust, &keys) != 0 ||
-        tc_result_open(res, m, &keys, id.x_sk, &r) != 0)
+        tc_result_open(nc.cl, id.name, res, m, &keys, id.x_sk, to_stdout ? NULL : a->out,
+                       a->no_progress ? NULL : "result", &r) != 0)
         goto out;
     char ih[65], ch[65];
     tc_hex(r.inputs_digest, 32, ih, sizeof ih);
     tc_hex(r.csv_sha256, 32, ch, sizeof ch);
-    int to_stdout = a->out == NULL || strcmp(a->out, "-") == 0;
-    if (!to_stdout && cli_write_file(a->out, r.csv, r.csv_len, 0600) != WARD_OK) {
-        tc_fail("writing the result");
-        goto out;
-    }
     if (o->json) {
         json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:b}", "task_id", ward_task_id(m),
                               "bytes", (json_int_t)r.csv_len, "sha256", ch, "inputs_digest", ih,

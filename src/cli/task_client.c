@@ -508,21 +508,187 @@ void tc_result_free(tc_result *r)
 
 #define STATEMENT_LABEL "WARD-RESULT-1" /* followed by its NUL in the statement */
 
-int tc_result_open(const json_t *res, const ward_task_manifest *m, const tc_task_keys *bound,
-                   const uint8_t x_sk[WARD_X25519_LEN], tc_result *out)
+/* Where the plaintext goes while the pieces arrive: memory (exactly the signed length) or a
+ * temporary file beside the destination, renamed into place only after every check. */
+typedef struct pt_sink {
+    uint8_t *mem;
+    size_t cap;
+    FILE *f;
+    char tmp[4096 + 16];
+    uint64_t len, want;
+    ward_hash_ctx *h;
+} pt_sink;
+
+static int pt_put(pt_sink *s, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if ((uint64_t)n > s->want - s->len)
+        return tc_fail_msg("the decrypted result is longer than the signed statement says",
+                           NULL);
+    if (ward_hash_update(s->h, p, n) != WARD_OK)
+        return tc_fail("hashing the result");
+    if (s->f != NULL) {
+        if (fwrite(p, 1, n, s->f) != n)
+            return tc_fail_msg("writing the result", s->tmp);
+    } else {
+        memcpy(s->mem + s->len, p, n);
+    }
+    s->len += n;
+    return 0;
+}
+
+static void pt_drop(pt_sink *s)
+{
+    if (s->f != NULL) {
+        /* what it holds was authenticated chunk by chunk, but not as a whole: not the result */
+        if (ftruncate(fileno(s->f), 0) != 0) {
+            /* unlinked below anyway */
+        }
+        fclose(s->f);
+        s->f = NULL;
+        unlink(s->tmp);
+    }
+    if (s->mem != NULL) {
+        ward_wipe(s->mem, s->cap);
+        free(s->mem);
+        s->mem = NULL;
+    }
+    ward_hash_free(s->h);
+    s->h = NULL;
+}
+
+#define FETCH_TRIES 4
+
+/* One piece of ciphertext at offset (a lost connection is retried a few times). */
+static int fetch_piece(cli_client *c, const char *who, const char *task_id, uint64_t offset,
+                       cli_resp *out)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=%llu", task_id,
+             (unsigned long long)offset);
+    ward_err err = WARD_OK;
+    for (int attempt = 0; attempt < FETCH_TRIES; attempt++) {
+        if (attempt > 0)
+            sleep_ms(200L << attempt);
+        err = cli_client_request(c, "GET", path, NULL, 0, out);
+        if (err == WARD_OK)
+            break;
+    }
+    if (err != WARD_OK) {
+        set_error(0, "transport", ward_errmsg());
+        fprintf(stderr, "%s: GET %s: %s\n", tc_prog, path, ward_errmsg());
+        return -1;
+    }
+    if (out->status == 200 && out->len > 0)
+        return 0;
+    json_t *j = json_loadb(out->body, out->len, 0, NULL);
+    report_http(who, "GET", path, out->status, j, out->status == 200);
+    json_decref(j);
+    cli_resp_free(out);
+    return -1;
+}
+
+/* Fetches the ciphertext (total bytes) piece by piece and decrypts it as it comes. */
+static int fetch_and_open(cli_client *c, const char *who, const char *task_id, uint64_t total,
+                          const uint8_t x_sk[WARD_X25519_LEN], const uint8_t digest[32],
+                          const char *bar_label, pt_sink *sink)
+{
+    ward_stream *s = NULL;
+    if (ward_stream_decrypt_init(x_sk, digest, 32, &s) != WARD_OK)
+        return tc_fail("decrypting the result");
+    tc_bar bar;
+    tc_bar_start(&bar, bar_label, total);
+    uint8_t *pt = NULL;
+    size_t pt_cap = 0, pl = 0;
+    int rc = 0;
+    uint64_t off = 0;
+    while (rc == 0 && off < total) {
+        cli_resp r;
+        if (fetch_piece(c, who, task_id, off, &r) != 0) {
+            rc = -1;
+            break;
+        }
+        if ((uint64_t)r.len > total - off) {
+            cli_resp_free(&r);
+            rc = tc_fail_msg("the node sent more ciphertext than the result has", NULL);
+            break;
+        }
+        size_t need = ward_stream_update_bound(s, r.len);
+        if (need > pt_cap) {
+            if (pt != NULL) {
+                ward_wipe(pt, pt_cap);
+                free(pt);
+            }
+            pt_cap = need;
+            pt = malloc(pt_cap);
+            if (pt == NULL) {
+                pt_cap = 0;
+                cli_resp_free(&r);
+                rc = tc_fail_msg("out of memory", NULL);
+                break;
+            }
+        }
+        if (ward_stream_decrypt_update(s, (const uint8_t *)r.body, r.len, pt, pt_cap, &pl) !=
+            WARD_OK)
+            rc = tc_fail("decrypting the result (is it encrypted to this identity's X25519 "
+                         "key?)");
+        else
+            rc = pt_put(sink, pt, pl);
+        off += r.len;
+        cli_resp_free(&r);
+        tc_bar_update(&bar, off);
+    }
+    if (rc == 0) {
+        size_t need = ward_stream_update_bound(s, 0);
+        if (need > pt_cap) {
+            if (pt != NULL) {
+                ward_wipe(pt, pt_cap);
+                free(pt);
+            }
+            pt_cap = need;
+            pt = malloc(pt_cap);
+        }
+        if (pt == NULL)
+            rc = tc_fail_msg("out of memory", NULL);
+        else if (ward_stream_decrypt_final(s, pt, pt_cap, &pl) != WARD_OK)
+            rc = tc_fail("decrypting the result (its last chunk)");
+        else
+            rc = pt_put(sink, pt, pl);
+    }
+    tc_bar_end(&bar);
+    if (pt != NULL) {
+        ward_wipe(pt, pt_cap);
+        free(pt);
+    }
+    ward_stream_free(s);
+    return rc;
+}
+
+int tc_result_open(cli_client *c, const char *who, const json_t *res,
+                   const ward_task_manifest *m, const tc_task_keys *bound,
+                   const uint8_t x_sk[WARD_X25519_LEN], const char *out_path,
+                   const char *bar_label, tc_result *out)
 {
     memset(out, 0, sizeof *out);
     int rc = -1;
-    uint8_t *st = NULL, *sig = NULL, *enc = NULL, *spk = NULL;
-    size_t stl = 0, sigl = 0, encl = 0, spl = 0;
+    uint8_t *st = NULL, *sig = NULL, *spk = NULL;
+    size_t stl = 0, sigl = 0, spl = 0;
     char *params = NULL;
+    pt_sink sink;
+    memset(&sink, 0, sizeof sink);
     uint8_t digest[WARD_TASK_HASH_LEN];
     ward_task_manifest_digest(m, digest);
+    json_t *jb = json_object_get(res, "result_bytes");
     if (b64u_member(res, "statement", &st, &stl) != 0 ||
         b64u_member(res, "signature", &sig, &sigl) != 0 ||
-        b64u_member(res, "result_enc", &enc, &encl) != 0 ||
         b64u_member(res, "sign_pk", &spk, &spl) != 0)
         goto out;
+    if (!json_is_integer(jb) || json_integer_value(jb) <= 0) {
+        tc_fail_msg("the reply lacks", "result_bytes");
+        goto out;
+    }
+    uint64_t total = (uint64_t)json_integer_value(jb);
     if (spl != bound->sign_spki_len || memcmp(spk, bound->sign_spki, spl) != 0) {
         tc_fail_msg("the result was signed by a key the evidence did not bind", NULL);
         goto out;
@@ -551,27 +717,72 @@ int tc_result_open(const json_t *res, const ward_task_manifest *m, const tc_task
         goto out;
     }
     memcpy(out->inputs_digest, p + 32, 32);
-    if (ward_stream_open(x_sk, digest, sizeof digest, enc, encl, &out->csv, &out->csv_len) !=
-        WARD_OK) {
-        tc_fail("decrypting the result (is it encrypted to this identity's X25519 key?)");
-        goto out;
-    }
     uint64_t n = 0;
     for (int k = 0; k < 8; k++)
         n |= (uint64_t)p[96 + k] << (8 * k);
-    if (ward_hash(WARD_HASH_SHA256, out->csv, out->csv_len, out->csv_sha256) != WARD_OK ||
-        memcmp(p + 64, out->csv_sha256, 32) != 0 || n != out->csv_len) {
+    /* The smallest chunks give the largest stream: more ciphertext than that is not this
+     * result, whatever the node says. */
+    size_t bound_ct = n > (uint64_t)SIZE_MAX / 2
+                          ? 0
+                          : ward_stream_encrypted_size((size_t)n, WARD_STREAM_MIN_CHUNK, 32);
+    if (bound_ct == 0 || total > bound_ct) {
+        tc_fail_msg("the node's result is larger than the signed statement allows", NULL);
+        goto out;
+    }
+    sink.want = n;
+    if (ward_hash_new(WARD_HASH_SHA256, &sink.h) != WARD_OK) {
+        tc_fail("hashing the result");
+        goto out;
+    }
+    if (out_path != NULL) {
+        int k = snprintf(sink.tmp, sizeof sink.tmp, "%s.partXXXXXX", out_path);
+        int fd = k > 0 && (size_t)k < sizeof sink.tmp ? mkstemp(sink.tmp) : -1;
+        if (fd < 0 || (sink.f = fdopen(fd, "wb")) == NULL) {
+            if (fd >= 0) {
+                close(fd);
+                unlink(sink.tmp);
+            }
+            tc_fail_msg("cannot create a temporary file beside", out_path);
+            goto out;
+        }
+    } else {
+        sink.cap = n > 0 ? (size_t)n : 1;
+        sink.mem = malloc(sink.cap);
+        if (sink.mem == NULL) {
+            tc_fail_msg("out of memory for the result (write it to a file with --out)", NULL);
+            goto out;
+        }
+    }
+    if (fetch_and_open(c, who, ward_task_id(m), total, x_sk, digest, bar_label, &sink) != 0)
+        goto out;
+    if (ward_hash_final(sink.h, out->csv_sha256) != WARD_OK ||
+        memcmp(p + 64, out->csv_sha256, 32) != 0 || sink.len != n) {
         tc_fail_msg("the decrypted result is not the one the TA signed", NULL);
         goto out;
     }
+    if (sink.f != NULL) {
+        FILE *f = sink.f;
+        sink.f = NULL;
+        int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+        bad |= fclose(f) != 0;
+        if (bad || rename(sink.tmp, out_path) != 0) {
+            unlink(sink.tmp);
+            tc_fail_msg("writing the result", out_path);
+            goto out;
+        }
+    } else {
+        out->csv = sink.mem;
+        sink.mem = NULL;
+    }
+    out->csv_len = (size_t)n;
     rc = 0;
 out:
+    pt_drop(&sink);
     if (rc != 0)
         tc_result_free(out);
     free(params);
     free(st);
     free(sig);
-    free(enc);
     free(spk);
     return rc;
 }

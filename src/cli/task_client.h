@@ -128,19 +128,26 @@ int tc_upload(cli_client *c, const char *who, const char *task_id, const char *s
 /* ---- results --------------------------------------------------------------------------------- */
 
 typedef struct tc_result {
-    uint8_t *csv; /* the plaintext (wiped by tc_result_free) */
+    uint8_t *csv; /* the plaintext when kept in memory (wiped by tc_result_free), else NULL */
     size_t csv_len;
     uint8_t inputs_digest[WARD_TASK_HASH_LEN]; /* from the signed statement */
     uint8_t csv_sha256[WARD_TASK_HASH_LEN];
 } tc_result;
 void tc_result_free(tc_result *r);
 
-/* res: the reply of GET .../result; bound: the keys its evidence bound (tc_check_evidence).
- * Checks that sign_pk is the bound one, the signature over the statement, that the statement
- * names this manifest's function, digest and params, decrypts result_enc with x_sk and the
- * digest as associated data and checks the CSV's SHA-256 and length. 0, or -1 after printing. */
-int tc_result_open(const json_t *res, const ward_task_manifest *m, const tc_task_keys *bound,
-                   const uint8_t x_sk[WARD_X25519_LEN], tc_result *out);
+/* res: the reply of GET .../result (the metadata); bound: the keys its evidence bound
+ * (tc_check_evidence). Checks that sign_pk is the bound one, the signature over the statement,
+ * that the statement names this manifest's function, digest and params; then fetches the
+ * ciphertext (result_bytes) with GET .../result/data piece by piece (a progress bar labelled
+ * bar_label, NULL: none), decrypts it as it comes with x_sk and the digest as associated data,
+ * and checks the whole CSV's SHA-256 and length against the statement. out_path NULL: the CSV
+ * is kept in memory (out->csv); else it goes to a temporary file beside out_path (0600),
+ * renamed to out_path only once every check passed (removed otherwise). 0, or -1 after
+ * printing why. */
+int tc_result_open(cli_client *c, const char *who, const json_t *res,
+                   const ward_task_manifest *m, const tc_task_keys *bound,
+                   const uint8_t x_sk[WARD_X25519_LEN], const char *out_path,
+                   const char *bar_label, tc_result *out);
 
 /* The statement's inputs digest from each slot's plaintext SHA-256 and record count, in the
  * manifest's slot order (docs/builtins.md). */

@@ -40,6 +40,7 @@ static const struct {
     {"PUT", "/v1/tasks/*/inputs/*", "data.upload"},
     {"POST", "/v1/tasks/*/run", "task.read"},
     {"GET", "/v1/tasks/*/result", "result.read"},
+    {"GET", "/v1/tasks/*/result/data", "result.read"},
     {"POST", "/v1/tasks/*/cancel", "task.cancel"},
 };
 

@@ -33,7 +33,7 @@ static const char help[] =
     "usage: wardd [--data-dir DIR] [--listen ADDR:PORT] [--port-file FILE] [--policy FILE]\n"
     "             [--nonce-ttl SECONDS] [--log-format kv|json] [--log-level LEVEL]\n"
     "             [--builtin-dir DIR] [--alarm-config FILE] [--monitor-interval SECONDS]\n"
-    "             [--foreground]\n"
+    "             [--max-result BYTES] [--foreground]\n"
     "\n"
     "The Ward node daemon: HTTP/1.1 + JSON over TLS 1.3 (docs/api.md). It runs the cryptographic\n"
     "self-test first and refuses to start if it fails.\n"
@@ -55,6 +55,8 @@ static const char help[] =
     "                       authentication failures, disk use (default 90 %%), ...\n"
     "  --monitor-interval SECONDS\n"
     "                       how often the disk and the audit chain are checked (default 60)\n"
+    "  --max-result BYTES   largest result CSV a task may produce (default 268435456, 256 MiB;\n"
+    "                       1024..1099511627776); a larger one fails the task with a clear reason\n"
     "  --log-format FMT     kv (default) or json; logs go to stderr\n"
     "  --log-level LEVEL    debug, info (default), warn, error or off\n"
     "  --foreground         stay in the foreground (default: detach once listening)\n"
@@ -66,6 +68,7 @@ typedef struct opts {
     const char *data_dir, *listen, *port_file, *policy, *builtin_dir, *alarm_config;
     int64_t nonce_ttl_s;
     uint32_t monitor_interval_s;
+    uint64_t max_result;
     int foreground;
 } opts;
 
@@ -73,7 +76,7 @@ static int parse_opts(int argc, char **argv, opts *o)
 {
     enum {
         O_DATA = 1, O_LISTEN, O_PORTFILE, O_POLICY, O_TTL, O_LFMT, O_LLVL, O_FG, O_HELP, O_BUILTIN,
-        O_ALARMS, O_MONITOR
+        O_ALARMS, O_MONITOR, O_MAXRES
     };
     static const struct option lo[] = {
         {"data-dir", required_argument, NULL, O_DATA},
@@ -87,6 +90,7 @@ static int parse_opts(int argc, char **argv, opts *o)
         {"builtin-dir", required_argument, NULL, O_BUILTIN},
         {"alarm-config", required_argument, NULL, O_ALARMS},
         {"monitor-interval", required_argument, NULL, O_MONITOR},
+        {"max-result", required_argument, NULL, O_MAXRES},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -112,6 +116,18 @@ static int parse_opts(int argc, char **argv, opts *o)
                 return 2;
             }
             o->monitor_interval_s = (uint32_t)v;
+            break;
+        }
+        case O_MAXRES: {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != 0 || optarg[0] == '-' || v < 1024 ||
+                v > (1ull << 40)) {
+                fprintf(stderr, "wardd: --max-result wants 1024..1099511627776 bytes\n");
+                return 2;
+            }
+            o->max_result = (uint64_t)v;
             break;
         }
         case O_TTL: {
@@ -318,6 +334,7 @@ static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc
     if (ward_task_store_open(d->data_dir, &to, &d->tasks) != WARD_OK)
         return fail("task store");
     d->builtin_dir = o->builtin_dir;
+    d->max_result = o->max_result != 0 ? o->max_result : WARDD_MAX_RESULT_DEFAULT;
     if (d->builtin_dir == NULL) {
         *builtin_alloc = default_builtin_dir();
         if (*builtin_alloc == NULL)

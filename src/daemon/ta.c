@@ -5,7 +5,8 @@
  * (docs/sdk.md, "Wire encoding": u32/u64 little-endian, bool one byte, string/bytes a u32le
  * length and the bytes; outputs in declaration order, nothing trailing), the same bytes the
  * generated sql_host/psi_host stubs send. Call ids: init 0, add_input 1, run 2, last_error 3,
- * destroy 4 (the IDL line order). */
+ * destroy 4 (the IDL line order); one ocall, result_piece 0, through which run hands over the
+ * encrypted result piece by piece (so that its size is not bounded by max_message). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #define CALL_RUN 2u
 #define CALL_LAST_ERROR 3u
 #define CALL_DESTROY 4u
+#define OCALL_RESULT_PIECE 0u
 #define RESP_CAP ((size_t)1 << 20) /* the instances' max_message (1 MiB, the default) */
 #define IMAGE_MAX ((size_t)256 << 20)
 #define SIGNER_FILE "builtin-signer.pem"
@@ -227,19 +229,39 @@ ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *slot, const uin
 
 void wardd_ta_result_free(wardd_ta_result *r)
 {
-    free(r->result_enc);
     free(r->statement);
     free(r->result_sig);
     memset(r, 0, sizeof *r);
 }
 
-ward_err wardd_ta_run(ward_tee_instance *inst, wardd_ta_result *out)
+/* The only ocall: result_piece(in bytes data), id 0. What the TA sends is ciphertext. */
+ward_err wardd_ta_ocall(void *arg, uint32_t ocall_id, const uint8_t *in, size_t in_len,
+                        uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    (void)out;
+    (void)out_cap;
+    *out_len = 0;
+    const wardd_ta_sink *sink = arg;
+    if (ocall_id != OCALL_RESULT_PIECE)
+        return WARD_ERR_NOT_FOUND;
+    if (in_len < 4)
+        return WARD_ERR_FORMAT;
+    size_t n = (size_t)in[0] | (size_t)in[1] << 8 | (size_t)in[2] << 16 | (size_t)in[3] << 24;
+    if (n != in_len - 4)
+        return WARD_ERR_FORMAT;
+    if (sink == NULL || sink->write == NULL)
+        return WARD_ERR_STATE;
+    return sink->write(sink->arg, in + 4, n);
+}
+
+ward_err wardd_ta_run(ward_tee_instance *inst, uint64_t max_result, wardd_ta_result *out)
 {
     memset(out, 0, sizeof *out);
     wr w;
-    ward_err err = wr_new(&w, 1);
+    ward_err err = wr_new(&w, 8);
     if (err != WARD_OK)
         return err;
+    put_u64(&w, max_result);
     uint8_t *resp = NULL;
     size_t rl = 0;
     err = call(inst, CALL_RUN, &w, &resp, &rl);
@@ -247,9 +269,7 @@ ward_err wardd_ta_run(ward_tee_instance *inst, wardd_ta_result *out)
     if (err != WARD_OK)
         return err;
     rd r = {resp, rl, 0};
-    err = get_bytes(&r, &out->result_enc, &out->result_enc_len);
-    if (err == WARD_OK)
-        err = get_bytes(&r, &out->statement, &out->statement_len);
+    err = get_bytes(&r, &out->statement, &out->statement_len);
     if (err == WARD_OK)
         err = get_bytes(&r, &out->result_sig, &out->result_sig_len);
     if (err == WARD_OK)

@@ -30,7 +30,7 @@
 
 #define FEED_PIECE ((size_t)512 << 10) /* ciphertext bytes per add_input call */
 #define SWEEP_MS_DEFAULT 5000u            /* expiry sweep period */
-#define RESULT_BLOB_MAX ((size_t)8 << 20)
+#define RESULT_BLOB_MAX ((size_t)8 << 20) /* the result's metadata (its ciphertext: results.c) */
 
 typedef struct wardd_task_rt {
     char id[WARD_TASK_ID_HEX_LEN + 1];
@@ -38,6 +38,7 @@ typedef struct wardd_task_rt {
     wardd_ta_init init;
     char *evidence; /* JSON text of the evidence bundle for init.report */
     size_t evidence_len;
+    wardd_ta_sink sink; /* the instance's ocall result_piece goes here during run */
 } wardd_task_rt;
 
 /* ---- helpers --------------------------------------------------------------------------- */
@@ -231,7 +232,7 @@ static void start_instance(wardd *d, const ward_task_manifest *m, const char *ac
         d->rt = nr;
         d->cap_rt = nc;
     }
-    if (ward_tee_create(d->tee, img, NULL, NULL, NULL, &rt->inst) != WARD_OK) {
+    if (ward_tee_create(d->tee, img, NULL, wardd_ta_ocall, &rt->sink, &rt->inst) != WARD_OK) {
         snprintf(reason, sizeof reason, "TA instance: %s", ward_errmsg());
         goto fail;
     }
@@ -657,6 +658,20 @@ static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
     return e;
 }
 
+/* The data file must be where GET .../result/data looks for it: beside the metadata file the
+ * store chose ("....ct" -> "....data"). */
+static void check_result_file(wardd *d, const char *id, const uint8_t rh[WARD_TASK_HASH_LEN],
+                              const wardd_result_file *rf, char *reason, size_t cap)
+{
+    ward_task_result_info ri;
+    char want[sizeof ri.path + 8];
+    if (ward_task_result_get(d->tasks, id, rh, &ri) != WARD_OK ||
+        wardd_result_data_path(ri.path, want, sizeof want) != 0 ||
+        !wardd_result_same_file(want, rf->path))
+        snprintf(reason, cap, "storing the result: the ciphertext file is not beside the "
+                              "result's metadata");
+}
+
 static void run_task(wardd *d, wardd_req *r, const char *id)
 {
     ward_task_manifest *m = load_for(d, r, id);
@@ -666,6 +681,9 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
     char *blob = NULL;
     wardd_ta_result res;
     memset(&res, 0, sizeof res);
+    wardd_result_file rf;
+    memset(&rf, 0, sizeof rf);
+    rf.fd = -1;
     check_orphan(d, id, r->client_hex);
     wardd_task_rt *rt = rt_find(d, id);
     ward_task_info info;
@@ -700,12 +718,37 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
             free(le);
         }
     }
+    uint64_t max_result = d->max_result != 0 ? d->max_result : WARDD_MAX_RESULT_DEFAULT;
+    char rhex[2 * WARD_TASK_HASH_LEN + 1];
+    hex_of(rh, sizeof rh, rhex);
+    if (reason[0] == 0) {
+        /* The ciphertext can be no larger than the stream of max_result bytes of CSV (64 KiB
+         * chunks, the 32-byte digest as associated data): a TA that sends more is stopped. */
+        size_t ct_max = ward_stream_encrypted_size((size_t)max_result, 0, WARD_SHA256_LEN);
+        if (wardd_result_open(d, id, rhex, ct_max != 0 ? ct_max : UINT64_MAX, &rf) != WARD_OK)
+            snprintf(reason, sizeof reason, "result file: %s", ward_errmsg());
+    }
     if (reason[0] == 0) {
         /* the TA takes the query and the recipient's key from the manifest it verified */
-        if (wardd_ta_run(rt->inst, &res) != WARD_OK) {
+        rt->sink.write = wardd_result_write;
+        rt->sink.arg = &rf;
+        ward_err re = wardd_ta_run(rt->inst, max_result, &res);
+        rt->sink.write = NULL;
+        rt->sink.arg = NULL;
+        if (re != WARD_OK) {
             char *le = wardd_ta_last_error(rt->inst);
-            snprintf(reason, sizeof reason, "run: %s", le != NULL ? le : ward_errmsg());
+            if (rf.over)
+                snprintf(reason, sizeof reason, "run: the TA sent more ciphertext than a "
+                         "result of %llu bytes (the node's --max-result) can take",
+                         (unsigned long long)max_result);
+            else if (rf.io_errno != 0)
+                snprintf(reason, sizeof reason, "run: writing the result: %s",
+                         strerror(rf.io_errno));
+            else
+                snprintf(reason, sizeof reason, "run: %s", le != NULL ? le : ward_errmsg());
             free(le);
+        } else if (wardd_result_commit(&rf) != WARD_OK) {
+            snprintf(reason, sizeof reason, "storing the result: %s", ward_errmsg());
         }
     }
     if (reason[0] == 0) {
@@ -714,8 +757,10 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
             ev = json_null();
         char pk[65];
         hex_of(rt->init.task_pk, 32, pk);
-        json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "task_id", id,
-                              "result_enc", b64u(res.result_enc, res.result_enc_len),
+        char csha[2 * WARD_SHA256_LEN + 1];
+        hex_of(rf.sha256, sizeof rf.sha256, csha);
+        json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "task_id",
+                              id, "result_bytes", (json_int_t)rf.bytes, "result_sha256", csha,
                               "statement", b64u(res.statement, res.statement_len), "signature",
                               b64u(res.result_sig, res.result_sig_len), "sign_pk",
                               b64u(rt->init.sign_pk, rt->init.sign_pk_len), "task_pk", pk,
@@ -729,8 +774,11 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
         else if ((e = ward_task_result_put(d->tasks, id, rh, (const uint8_t *)blob,
                                            strlen(blob))) != WARD_OK)
             snprintf(reason, sizeof reason, "storing the result: %s", ward_errmsg());
+        else
+            check_result_file(d, id, rh, &rf, reason, sizeof reason);
     }
     if (reason[0] != 0) {
+        wardd_result_abort(&rf);
         fail_task(d, id, reason, r->client_hex);
         reply_view(d, r, 200, id);
         goto done;
@@ -744,6 +792,7 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
     }
     reply_view(d, r, 200, id);
 done:
+    wardd_result_close(&rf);
     wardd_ta_result_free(&res);
     free(blob);
     ward_task_manifest_free(m);
@@ -830,7 +879,7 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
 {
     const char *rest = path + strlen("/v1/tasks");
     char id[WARD_TASK_ID_HEX_LEN + 1] = "", slot[WARD_TASK_SLOT_NAME_MAX + 1] = "";
-    enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RUN, T_RESULT, T_CANCEL } what;
+    enum { T_CREATE, T_GET, T_SIGS, T_INPUT, T_RUN, T_RESULT, T_RESULT_DATA, T_CANCEL } what;
     if (*rest == 0) {
         what = T_CREATE;
     } else {
@@ -853,6 +902,8 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
             what = T_RUN;
         else if (strcmp(tail, "/result") == 0)
             what = T_RESULT;
+        else if (strcmp(tail, "/result/data") == 0)
+            what = T_RESULT_DATA;
         else if (strcmp(tail, "/cancel") == 0)
             what = T_CANCEL;
         else if (strncmp(tail, "/inputs/", 8) == 0 && valid_slot(tail + 8, strlen(tail + 8))) {
@@ -866,7 +917,8 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
     int ok;
     switch (what) {
     case T_GET:
-    case T_RESULT: ok = method_is(d, r, EVHTTP_REQ_GET, "GET"); break;
+    case T_RESULT:
+    case T_RESULT_DATA: ok = method_is(d, r, EVHTTP_REQ_GET, "GET"); break;
     case T_INPUT: ok = method_is(d, r, EVHTTP_REQ_PUT, "PUT"); break;
     default: ok = method_is(d, r, EVHTTP_REQ_POST, "POST"); break;
     }
@@ -889,6 +941,7 @@ void wardd_route_tasks(wardd *d, wardd_req *r, const char *path)
     case T_INPUT: upload(d, r, id, slot); break;
     case T_RUN: run_task(d, r, id); break;
     case T_RESULT: get_result(d, r, id); break;
+    case T_RESULT_DATA: wardd_result_data(d, r, id); break;
     case T_CANCEL: cancel_task(d, r, id); break;
     }
 }

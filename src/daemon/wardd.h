@@ -121,6 +121,7 @@ typedef struct wardd {
     ward_task_store *tasks;
     ward_tee *tee;
     ward_tee_image *img_sql, *img_psi;
+    uint64_t max_result;       /* bytes of result CSV a task may produce (--max-result) */
     struct wardd_task_rt **rt; /* TA instances (and their public outputs), one per task */
     size_t n_rt, cap_rt;
 } wardd;
@@ -208,15 +209,57 @@ ward_err wardd_ta_init_call(ward_tee_instance *inst, const char *envelope, size_
 ward_err wardd_ta_add_input(ward_tee_instance *inst, const char *slot, const uint8_t *chunk,
                             size_t len, int last);
 typedef struct wardd_ta_result {
-    uint8_t *result_enc, *statement, *result_sig;
-    size_t result_enc_len, statement_len, result_sig_len;
+    uint8_t *statement, *result_sig;
+    size_t statement_len, result_sig_len;
 } wardd_ta_result;
 void wardd_ta_result_free(wardd_ta_result *r);
-/* The query (or psi's parameters) and the recipient's key come from the signed manifest. */
-ward_err wardd_ta_run(ward_tee_instance *inst, wardd_ta_result *out);
+/* Where an instance's ocall result_piece goes: the ciphertext of its result, in order. Give
+ * wardd_ta_ocall and a sink (which must outlive the instance) to ward_tee_create; write NULL
+ * refuses every piece (WARD_ERR_STATE). */
+typedef struct wardd_ta_sink {
+    ward_err (*write)(void *arg, const uint8_t *data, size_t len);
+    void *arg;
+} wardd_ta_sink;
+ward_err wardd_ta_ocall(void *arg, uint32_t ocall_id, const uint8_t *in, size_t in_len,
+                        uint8_t *out, size_t out_cap, size_t *out_len);
+/* The query (or psi's parameters) and the recipient's key come from the signed manifest. The
+ * encrypted result goes to the instance's sink during the call; max_result bounds its CSV. */
+ward_err wardd_ta_run(ward_tee_instance *inst, uint64_t max_result, wardd_ta_result *out);
 /* The TA's last error as "code: message" (malloc'd; NULL when it cannot be had). */
 char *wardd_ta_last_error(ward_tee_instance *inst);
 void wardd_ta_destroy(ward_tee_instance *inst);
+
+/* results.c: a task's encrypted result as a file beside its metadata, and its data route. */
+#define WARDD_RESULT_PIECE_MAX ((size_t)8 << 20) /* bytes per GET .../result/data */
+#define WARDD_MAX_RESULT_DEFAULT ((uint64_t)256 << 20) /* CSV bytes, --max-result */
+typedef struct wardd_result_file {
+    int fd;
+    int over;      /* a piece would have passed max */
+    int io_errno;  /* a write failed */
+    int committed; /* renamed into place */
+    uint64_t bytes, max;
+    ward_hash_ctx *hash;
+    uint8_t sha256[WARD_SHA256_LEN]; /* of the ciphertext, once committed */
+    char path[4096], tmp[4104];
+} wardd_result_file;
+/* Starts DATA_DIR/blobs/<task_id>/result-<recipient_hex>.data (as a .tmp until commit); at
+ * most max_bytes of ciphertext. */
+ward_err wardd_result_open(const wardd *d, const char *task_id, const char *recipient_hex,
+                           uint64_t max_bytes, wardd_result_file *rf);
+/* A wardd_ta_sink write function (arg: the wardd_result_file). */
+ward_err wardd_result_write(void *arg, const uint8_t *data, size_t len);
+/* fsync, close, rename into place. On failure the file is gone. */
+ward_err wardd_result_commit(wardd_result_file *rf);
+/* Removes the file (temporary or committed) and frees. */
+void wardd_result_abort(wardd_result_file *rf);
+/* Frees, keeping a committed file. */
+void wardd_result_close(wardd_result_file *rf);
+/* The data file of the metadata file ct_path ("....ct" -> "....data"): 0, or -1. */
+int wardd_result_data_path(const char *ct_path, char *out, size_t cap);
+/* 1 if both paths name the same existing file. */
+int wardd_result_same_file(const char *a, const char *b);
+/* GET /v1/tasks/{id}/result/data?offset=N[&length=M] (the caller checked method and client). */
+void wardd_result_data(wardd *d, wardd_req *r, const char *id);
 
 /* tasks.c */
 void wardd_route_tasks(wardd *d, wardd_req *r, const char *path);

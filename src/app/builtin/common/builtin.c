@@ -997,7 +997,72 @@ static ward_err prepare_query(const char *query, sqlite3_stmt **out)
 
 static const char HEX[] = "0123456789abcdef";
 
-static ward_err result_csv(sqlite3_stmt *st, ward_csv_writer *w)
+/* The result on its way out: CSV records gather in a writer of at most WB_PIECE-odd bytes,
+ * which is then hashed, counted, encrypted and handed to the host, so that the TA never holds
+ * more than about one piece of the result whatever its size. */
+typedef struct wb_out {
+    wb_sink sink;
+    ward_stream *s;
+    ward_hash_ctx *h;
+    ward_csv_writer *w;
+    uint8_t *ct; /* one piece of ciphertext */
+    size_t ct_cap;
+    uint64_t pt_len, max;
+} wb_out;
+
+static ward_err too_large(const wb_out *o)
+{
+    return ward_err_set(WARD_ERR_LIMIT, "run: the result is larger than the %llu bytes of CSV "
+                                        "this node allows",
+                        (unsigned long long)o->max);
+}
+
+static ward_err out_writer(wb_out *o)
+{
+    uint64_t left = o->max - o->pt_len;
+    /* A record is at least CRLF: a 1-byte budget refuses the next one with WARD_ERR_LIMIT. */
+    size_t cap = left == 0 ? 1 : left > SIZE_MAX ? SIZE_MAX : (size_t)left;
+    return ward_csv_writer_new(cap, &o->w);
+}
+
+static ward_err out_emit(wb_out *o, const uint8_t *p, size_t n)
+{
+    ward_err err = n == 0 ? WARD_OK : o->sink(p, n);
+    if (err != WARD_OK)
+        return ward_err_set(err, "run: the host did not take a piece of the encrypted result "
+                                 "(%s)", ward_err_name(err));
+    return WARD_OK;
+}
+
+static ward_err out_flush(wb_out *o)
+{
+    size_t len = 0;
+    const uint8_t *p = ward_csv_writer_data(o->w, &len);
+    ward_err err = len > 0 ? ward_hash_update(o->h, p, len) : WARD_OK;
+    o->pt_len += len;
+    for (size_t off = 0; err == WARD_OK && off < len;) {
+        size_t n = len - off < WB_PIECE ? len - off : WB_PIECE, cl = 0;
+        err = ward_stream_encrypt_update(o->s, p + off, n, o->ct, o->ct_cap, &cl);
+        if (err == WARD_OK)
+            err = out_emit(o, o->ct, cl);
+        off += n;
+    }
+    ward_csv_writer_free(o->w);
+    o->w = NULL;
+    return err == WARD_OK ? out_writer(o) : err;
+}
+
+static ward_err out_record(wb_out *o, const char *const *f, const size_t *l, size_t n)
+{
+    ward_err err = ward_csv_writer_record(o->w, f, l, n);
+    if (err == WARD_ERR_LIMIT)
+        return too_large(o);
+    size_t len = 0;
+    (void)ward_csv_writer_data(o->w, &len);
+    return err == WARD_OK && len >= WB_PIECE ? out_flush(o) : err;
+}
+
+static ward_err result_csv(sqlite3_stmt *st, wb_out *o)
 {
     int ncol = sqlite3_column_count(st);
     if (ncol <= 0)
@@ -1017,7 +1082,7 @@ static ward_err result_csv(sqlite3_stmt *st, ward_csv_writer *w)
             l[i] = strlen(f[i]);
     }
     if (err == WARD_OK)
-        err = ward_csv_writer_record(w, f, l, n);
+        err = out_record(o, f, l, n);
     while (err == WARD_OK) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
@@ -1062,8 +1127,8 @@ static ward_err result_csv(sqlite3_stmt *st, ward_csv_writer *w)
             default: { /* BLOB: lower-case hex */
                 const uint8_t *b = sqlite3_column_blob(st, c);
                 size_t bl = (size_t)sqlite3_column_bytes(st, c);
-                if (bl > WB_MAX_RESULT) {
-                    err = ward_err_set(WARD_ERR_LIMIT, "run: a result value is too large");
+                if ((uint64_t)bl > o->max / 2) {
+                    err = too_large(o);
                     break;
                 }
                 if (own[i] != NULL) {
@@ -1086,7 +1151,7 @@ static ward_err result_csv(sqlite3_stmt *st, ward_csv_writer *w)
             }
         }
         if (err == WARD_OK)
-            err = ward_csv_writer_record(w, f, l, n);
+            err = out_record(o, f, l, n);
     }
     for (size_t i = 0; own != NULL && i < n; i++) {
         if (own[i] != NULL) {
@@ -1161,26 +1226,59 @@ ward_err wb_check_inputs(void)
     return WARD_OK;
 }
 
-ward_err wb_run(const char *query, const char *params, uint8_t **result_enc,
-                size_t *result_enc_len, uint8_t **statement, size_t *statement_len,
-                uint8_t **result_sig, size_t *result_sig_len)
+/* Header, the CSV as it is produced, and the last chunk: the whole encrypted stream. */
+static ward_err result_stream(sqlite3_stmt *st, wb_out *o)
 {
-    *result_enc = *statement = *result_sig = NULL;
-    *result_enc_len = *statement_len = *result_sig_len = 0;
+    const uint8_t *hdr = NULL;
+    size_t hl = 0, cl = 0;
+    ward_err err = ward_stream_encrypt_init(W.recipient_pk, 0, W.manifest_digest,
+                                            WARD_SHA256_LEN, &o->s);
+    if (err == WARD_OK)
+        err = ward_hash_new(WARD_HASH_SHA256, &o->h);
+    if (err == WARD_OK) {
+        o->ct_cap = ward_stream_update_bound(o->s, WB_PIECE);
+        o->ct = malloc(o->ct_cap);
+        if (o->ct == NULL)
+            err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    }
+    if (err == WARD_OK)
+        err = out_writer(o);
+    if (err == WARD_OK)
+        err = ward_stream_header(o->s, &hdr, &hl);
+    if (err == WARD_OK)
+        err = out_emit(o, hdr, hl);
+    if (err == WARD_OK)
+        err = result_csv(st, o);
+    if (err == WARD_OK)
+        err = out_flush(o);
+    if (err == WARD_OK)
+        err = ward_stream_encrypt_final(o->s, o->ct, o->ct_cap, &cl);
+    if (err == WARD_OK)
+        err = out_emit(o, o->ct, cl);
+    return err;
+}
+
+ward_err wb_run(const char *query, const char *params, uint64_t max_result, wb_sink sink,
+                uint8_t **statement, size_t *statement_len, uint8_t **result_sig,
+                size_t *result_sig_len)
+{
+    *statement = *result_sig = NULL;
+    *statement_len = *result_sig_len = 0;
     ward_err err0 = wb_check_inputs();
     if (err0 != WARD_OK)
         return err0;
+    if (sink == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "run: no result sink");
+    wb_out o;
+    memset(&o, 0, sizeof o);
+    o.sink = sink;
+    o.max = max_result != 0 ? max_result : WB_DEFAULT_MAX_RESULT;
     sqlite3_stmt *st = NULL;
-    ward_csv_writer *w = NULL;
     ward_err err = prepare_query(query, &st);
     if (err == WARD_OK)
-        err = ward_csv_writer_new(WB_MAX_RESULT, &w);
-    if (err == WARD_OK)
-        err = result_csv(st, w);
+        err = result_stream(st, &o);
     sqlite3_finalize(st);
     sqlite3_set_authorizer(W.db, NULL, NULL);
-    size_t csv_len = 0;
-    const uint8_t *csv = ward_csv_writer_data(w, &csv_len);
     /* statement = magic NUL | u8 len | function | manifest_digest | SHA-256(params) |
      *             inputs digest | SHA-256(result CSV) | u64le result length */
     uint8_t stmt[sizeof WB_STATEMENT_MAGIC + 1 + 16 + 4 * WARD_SHA256_LEN + 8];
@@ -1204,27 +1302,27 @@ ward_err wb_run(const char *query, const char *params, uint8_t **result_enc,
         sl += WARD_SHA256_LEN;
     }
     if (err == WARD_OK) {
-        err = ward_hash(WARD_HASH_SHA256, csv_len ? csv : (const uint8_t *)"", csv_len,
-                        stmt + sl);
+        err = ward_hash_final(o.h, stmt + sl);
         sl += WARD_SHA256_LEN;
-        put_u64(stmt + sl, csv_len);
+        put_u64(stmt + sl, o.pt_len);
         sl += 8;
     }
     if (err == WARD_OK)
         err = ward_sign(W.sign_key, WARD_HASH_SHA256, WARD_SIG_RAW, stmt, sl, result_sig,
                         result_sig_len);
     if (err == WARD_OK)
-        err = ward_stream_seal(W.recipient_pk, 0, W.manifest_digest, WARD_SHA256_LEN,
-                               csv_len ? csv : (const uint8_t *)"", csv_len, result_enc,
-                               result_enc_len);
-    if (err == WARD_OK)
         err = dup_out(stmt, sl, statement, statement_len);
-    ward_csv_writer_free(w);
+    ward_csv_writer_free(o.w);
+    ward_stream_free(o.s);
+    ward_hash_free(o.h);
+    if (o.ct != NULL) {
+        ward_wipe(o.ct, o.ct_cap);
+        free(o.ct);
+    }
     if (err != WARD_OK) {
         free(*result_sig);
         *result_sig = NULL;
-        free(*result_enc);
-        *result_enc = NULL;
+        *result_sig_len = 0;
         return err;
     }
     /* one result per task: the plaintext and the keys go now */

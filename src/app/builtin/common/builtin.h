@@ -14,9 +14,10 @@
 #define WB_MAX_TABLES 64u
 #define WB_MAX_QUERY (64u * 1024u)
 #define WB_DEFAULT_MAX_INPUT (1024ull * 1024u * 1024u) /* plaintext bytes per input */
-/* The result travels in one call response (max_message, 1 MiB by default): the CSV is capped so
- * that the encrypted result fits with room to spare. */
-#define WB_MAX_RESULT (960u * 1024u)
+/* The result leaves the TA encrypted, in pieces (one ocall each, well under max_message): its
+ * size is bounded by the host's max_result, not by a message. Default when the host gives 0. */
+#define WB_DEFAULT_MAX_RESULT (256ull * 1024u * 1024u) /* plaintext CSV bytes */
+#define WB_PIECE (512u * 1024u) /* CSV bytes per encryption step (and ciphertext piece) */
 #define WB_STATEMENT_MAGIC "WARD-RESULT-1"
 
 /* Takes the signed task envelope (docs/formats.md "Task manifest"), checks it inside the TA
@@ -30,12 +31,19 @@ ward_err wb_init(ward_task_fn fn, bool infer, const char *envelope, uint64_t max
                  size_t *report_sig_len);
 /* One piece of the input of slot (a slot of the manifest; its table has the slot's name). */
 ward_err wb_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, bool last);
-/* Runs query (which must pass every check) once every slot of the manifest is loaded, and
- * produces the outputs, encrypted to the manifest's recipient; params is what the statement's
+/* Where the encrypted result goes: the TA's ocall result_piece (the host appends each piece to
+ * the result file). Pieces come in order; a failure stops the run with that error. */
+typedef ward_err (*wb_sink)(const uint8_t *data, size_t len);
+
+/* Runs query (which must pass every check) once every slot of the manifest is loaded. The CSV
+ * is encrypted to the manifest's recipient as it is produced and handed to sink piece by piece
+ * (the encrypted stream format, the manifest digest as associated data); it may not exceed
+ * max_result bytes (0: WB_DEFAULT_MAX_RESULT), else WARD_ERR_LIMIT. Then the statement, which
+ * covers the whole CSV's SHA-256 and length, and its signature. params is what the statement's
  * params_sha256 covers (the query for sql). */
-ward_err wb_run(const char *query, const char *params, uint8_t **result_enc,
-                size_t *result_enc_len, uint8_t **statement, size_t *statement_len,
-                uint8_t **result_sig, size_t *result_sig_len);
+ward_err wb_run(const char *query, const char *params, uint64_t max_result, wb_sink sink,
+                uint8_t **statement, size_t *statement_len, uint8_t **result_sig,
+                size_t *result_sig_len);
 /* WARD_OK when the task may run: ready, no input half loaded, an input for every slot of the
  * manifest (else WARD_ERR_STATE naming the first missing slot). */
 ward_err wb_check_inputs(void);

@@ -84,11 +84,16 @@ static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
     return err;
 }
 
-ward_err psi_run(uint8_t **result_enc, size_t *result_enc_len, uint8_t **statement,
-                 size_t *statement_len, uint8_t **result_sig, size_t *result_sig_len)
+static ward_err piece(const uint8_t *data, size_t len)
 {
-    *result_enc = *statement = *result_sig = NULL;
-    *result_enc_len = *statement_len = *result_sig_len = 0;
+    return psi_ocall_result_piece(data, len);
+}
+
+ward_err psi_run(uint64_t max_result, uint8_t **statement, size_t *statement_len,
+                 uint8_t **result_sig, size_t *result_sig_len)
+{
+    *statement = *result_sig = NULL;
+    *statement_len = *result_sig_len = 0;
     const ward_task_manifest *m = wb_manifest();
     if (m == NULL || ward_task_psi_key(m) == NULL)
         return wb_note(ward_err_set(WARD_ERR_STATE, "run: the task is not ready (init first; "
@@ -115,8 +120,8 @@ ward_err psi_run(uint8_t **result_enc, size_t *result_enc_len, uint8_t **stateme
         err = build_query(m, q, cap);
     }
     if (err == WARD_OK)
-        err = wb_run(q, params, result_enc, result_enc_len, statement, statement_len,
-                     result_sig, result_sig_len);
+        err = wb_run(q, params, max_result, piece, statement, statement_len, result_sig,
+                     result_sig_len);
     free(q);
     free(params);
     return wb_note(err);

@@ -20,19 +20,24 @@ ward_err sql_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len,
     return wb_note(wb_add_input(slot, chunk, chunk_len, last));
 }
 
-/* The query is the signed manifest's params.query: the host passes nothing. */
-ward_err sql_run(uint8_t **result_enc, size_t *result_enc_len, uint8_t **statement,
-                 size_t *statement_len, uint8_t **result_sig, size_t *result_sig_len)
+static ward_err piece(const uint8_t *data, size_t len)
+{
+    return sql_ocall_result_piece(data, len);
+}
+
+/* The query is the signed manifest's params.query: the host passes only its size limit. */
+ward_err sql_run(uint64_t max_result, uint8_t **statement, size_t *statement_len,
+                 uint8_t **result_sig, size_t *result_sig_len)
 {
     const ward_task_manifest *m = wb_manifest();
     const char *query = m != NULL ? ward_task_sql_query(m) : NULL;
     if (query == NULL) {
-        *result_enc = *statement = *result_sig = NULL;
-        *result_enc_len = *statement_len = *result_sig_len = 0;
+        *statement = *result_sig = NULL;
+        *statement_len = *result_sig_len = 0;
         return wb_note(ward_err_set(WARD_ERR_STATE, "run: the task is not ready (init first; "
                                                     "run happens once)"));
     }
-    return wb_note(wb_run(query, query, result_enc, result_enc_len, statement, statement_len,
+    return wb_note(wb_run(query, query, max_result, piece, statement, statement_len,
                           result_sig, result_sig_len));
 }
 
