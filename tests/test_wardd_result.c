@@ -20,10 +20,7 @@
 #include "ward/task.h"
 #include "ward/x509.h"
 
-typedef struct ident {
-    ward_pkey *key;
-    char cert_path[4200], key_path[4200];
-} ident;
+typedef tu_party ident;
 
 static tu_wardd W;
 static ident g_a, g_b, g_analyst, g_outsider;
@@ -41,51 +38,12 @@ static tu_resp http_as(const ident *who, const char *method, const char *path)
                             path, NULL, 0);
 }
 
-static void write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
 
-static void make_ident(ident *id, const char *name, const char *role)
-{
-    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &id->key), WARD_OK);
-    int64_t now = (int64_t)time(NULL);
-    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
-                           .path_len = -1, .client_auth = 1};
-    ward_cert *cert = NULL;
-    assert_int_equal(ward_cert_create(&spec, id->key, NULL, id->key, &cert), WARD_OK);
-    char *pem = NULL;
-    size_t len = 0;
-    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
-    snprintf(id->cert_path, sizeof id->cert_path, "%s/%s.crt", W.tmp, name);
-    write_file(id->cert_path, pem, len);
-    free(pem);
-    ward_cert_free(cert);
-    assert_int_equal(ward_pkey_private_pem(id->key, &pem, &len), WARD_OK);
-    snprintf(id->key_path, sizeof id->key_path, "%s/%s.key", W.tmp, name);
-    write_file(id->key_path, pem, len);
-    ward_wipe(pem, len);
-    free(pem);
-    tu_wardd_enroll(&W, name, id->cert_path, role);
-}
 
-static char *spki_b64(const ward_pkey *k)
-{
-    uint8_t *der = NULL;
-    size_t n = 0;
-    char *b64 = NULL;
-    assert_int_equal(ward_pkey_spki_der(k, &der, &n), WARD_OK);
-    assert_int_equal(ward_base64_encode(der, n, &b64, NULL), WARD_OK);
-    free(der);
-    return b64;
-}
 
 static ward_task_manifest *manifest(void)
 {
-    char *a = spki_b64(g_a.key), *b = spki_b64(g_b.key), *c = spki_b64(g_analyst.key);
+    const char *a = g_a.spki_b64, *b = g_b.spki_b64, *c = g_analyst.spki_b64;
     char x[65];
     for (size_t i = 0; i < 32; i++)
         snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
@@ -96,9 +54,6 @@ static ward_task_manifest *manifest(void)
                           "max_bytes", 8 << 20, "slot", "b", "owner", b, "max_bytes", 1 << 20,
                           "recipients", "identity", c, "x25519", x, "expires_at",
                           (json_int_t)time(NULL) + 3600, "retention", "delete-on-done");
-    free(a);
-    free(b);
-    free(c);
     assert_non_null(j);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -161,10 +116,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ward_pkey_free(g_a.key);
-    ward_pkey_free(g_b.key);
-    ward_pkey_free(g_analyst.key);
-    ward_pkey_free(g_outsider.key);
+    tu_party_free(&g_a);
+    tu_party_free(&g_b);
+    tu_party_free(&g_analyst);
+    tu_party_free(&g_outsider);
     free(g_csv_a);
     free(g_expected);
     ward_wipe(g_sk, sizeof g_sk);
@@ -176,11 +131,11 @@ static int teardown(void **state)
 static void test_large_result(void **state)
 {
     (void)state;
-    make_ident(&g_a, "provider-a", "data-provider");
-    make_ident(&g_b, "provider-b", "data-provider");
-    make_ident(&g_analyst, "analyst", "result-consumer");
+    tu_party_make(&W, &g_a, "provider-a", "data-provider");
+    tu_party_make(&W, &g_b, "provider-b", "data-provider");
+    tu_party_make(&W, &g_analyst, "analyst", "result-consumer");
     /* may read results on this node (RBAC), but is no recipient of this task */
-    make_ident(&g_outsider, "outsider", "result-consumer");
+    tu_party_make(&W, &g_outsider, "outsider", "result-consumer");
     assert_int_equal(ward_x25519_generate(g_sk, g_pk), WARD_OK);
     uint8_t rid[16];
     assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);

@@ -30,11 +30,7 @@
 #include "ward/task.h"
 #include "ward/x509.h"
 
-typedef struct ident {
-    ward_pkey *key;
-    uint8_t hash[32];
-    char cert_path[4200], key_path[4200];
-} ident;
+typedef tu_party ident;
 
 static tu_wardd W;
 
@@ -83,47 +79,8 @@ static ward_task_manifest *g_m; /* the manifest, all signatures */
 static uint8_t g_sk[32], g_pk[32]; /* the analyst's X25519 result key */
 static int64_t g_expires;           /* one value: every copy of a manifest has one digest */
 
-static void write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
 
-static void make_ident(ident *id, const char *name)
-{
-    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &id->key), WARD_OK);
-    assert_int_equal(ward_pkey_spki_sha256(id->key, id->hash), WARD_OK);
-    int64_t now = (int64_t)time(NULL);
-    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
-                           .path_len = -1, .client_auth = 1};
-    ward_cert *cert = NULL;
-    assert_int_equal(ward_cert_create(&spec, id->key, NULL, id->key, &cert), WARD_OK);
-    char *pem = NULL;
-    size_t len = 0;
-    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
-    snprintf(id->cert_path, sizeof id->cert_path, "%s/%s.crt", W.tmp, name);
-    write_file(id->cert_path, pem, len);
-    free(pem);
-    ward_cert_free(cert);
-    assert_int_equal(ward_pkey_private_pem(id->key, &pem, &len), WARD_OK);
-    snprintf(id->key_path, sizeof id->key_path, "%s/%s.key", W.tmp, name);
-    write_file(id->key_path, pem, len);
-    ward_wipe(pem, len);
-    free(pem);
-}
 
-static char *spki_b64(const ward_pkey *k)
-{
-    uint8_t *der = NULL;
-    size_t n = 0;
-    char *b64 = NULL;
-    assert_int_equal(ward_pkey_spki_der(k, &der, &n), WARD_OK);
-    assert_int_equal(ward_base64_encode(der, n, &b64, NULL), WARD_OK);
-    free(der);
-    return b64;
-}
 
 static const char QUERY[] =
     "SELECT p.region AS region, SUM(s.amount) AS total, COUNT(*) AS n FROM a AS p JOIN b AS s "
@@ -135,7 +92,7 @@ static const char EXPECTED[] = "region,total,n\r\nnorth,15,2\r\nsouth,20,1\r\n";
 /* The manifest: creator a, slots a (owner a) and b (owner b), recipient the analyst. */
 static ward_task_manifest *manifest(const char *id)
 {
-    char *a = spki_b64(g_a.key), *b = spki_b64(g_b.key), *c = spki_b64(g_analyst.key);
+    const char *a = g_a.spki_b64, *b = g_b.spki_b64, *c = g_analyst.spki_b64;
     char x[65]; /* the analyst's X25519 result key: signed in the manifest */
     for (size_t i = 0; i < 32; i++)
         snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
@@ -147,9 +104,6 @@ static ward_task_manifest *manifest(const char *id)
                           "recipients", "identity", c, "x25519", x, "expires_at",
                           (json_int_t)g_expires,
                           "retention", "delete-on-done");
-    free(a);
-    free(b);
-    free(c);
     assert_non_null(j);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -195,16 +149,12 @@ static uint8_t *b64u_dec(json_t *j, const char *member, size_t *len)
 static void test_setup_identities(void **state)
 {
     (void)state;
-    make_ident(&g_a, "provider-a");
-    make_ident(&g_b, "provider-b");
-    make_ident(&g_analyst, "analyst");
-    make_ident(&g_outsider, "outsider");
     /* Enrolled in the node's identity database (RBAC): the outsider is an auditor, who may
      * read metrics but is a party to no task. */
-    tu_wardd_enroll(&W, "provider-a", g_a.cert_path, "data-provider");
-    tu_wardd_enroll(&W, "provider-b", g_b.cert_path, "data-provider");
-    tu_wardd_enroll(&W, "analyst", g_analyst.cert_path, "result-consumer");
-    tu_wardd_enroll(&W, "outsider", g_outsider.cert_path, "auditor");
+    tu_party_make(&W, &g_a, "provider-a", "data-provider");
+    tu_party_make(&W, &g_b, "provider-b", "data-provider");
+    tu_party_make(&W, &g_analyst, "analyst", "result-consumer");
+    tu_party_make(&W, &g_outsider, "outsider", "auditor");
     assert_int_equal(ward_x25519_generate(g_sk, g_pk), WARD_OK);
     g_expires = (int64_t)time(NULL) + 3600;
     uint8_t rid[16];
@@ -600,10 +550,10 @@ static int teardown(void **state)
 {
     ward_task_manifest_free(g_m);
     ward_pkey_free(g_sign_pk);
-    ward_pkey_free(g_a.key);
-    ward_pkey_free(g_b.key);
-    ward_pkey_free(g_analyst.key);
-    ward_pkey_free(g_outsider.key);
+    tu_party_free(&g_a);
+    tu_party_free(&g_b);
+    tu_party_free(&g_analyst);
+    tu_party_free(&g_outsider);
     ward_wipe(g_sk, sizeof g_sk);
     return stop_daemon(state);
 }

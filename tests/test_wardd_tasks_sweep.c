@@ -18,61 +18,14 @@
 #include "ward/task.h"
 #include "ward/x509.h"
 
-typedef struct ident {
-    ward_pkey *key;
-    uint8_t hash[32];
-    char *spki_b64;
-    char cert_path[4200], key_path[4200];
-} ident;
+typedef tu_party ident;
 
 static tu_wardd W;
 static ident g_a, g_b, g_analyst;
 static uint8_t g_xpk[32];
 
-static void write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
 
-static void make_ident(ident *id, const char *name, const char *role, ward_identity *db)
-{
-    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &id->key), WARD_OK);
-    assert_int_equal(ward_pkey_spki_sha256(id->key, id->hash), WARD_OK);
-    int64_t now = (int64_t)time(NULL);
-    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
-                           .path_len = -1, .client_auth = 1};
-    ward_cert *cert = NULL;
-    assert_int_equal(ward_cert_create(&spec, id->key, NULL, id->key, &cert), WARD_OK);
-    char *pem = NULL;
-    size_t len = 0;
-    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
-    snprintf(id->cert_path, sizeof id->cert_path, "%s/%s.crt", W.tmp, name);
-    write_file(id->cert_path, pem, len);
-    free(pem);
-    ward_cert_free(cert);
-    assert_int_equal(ward_pkey_private_pem(id->key, &pem, &len), WARD_OK);
-    snprintf(id->key_path, sizeof id->key_path, "%s/%s.key", W.tmp, name);
-    write_file(id->key_path, pem, len);
-    ward_wipe(pem, len);
-    free(pem);
-    uint8_t *der = NULL;
-    size_t n = 0;
-    assert_int_equal(ward_pkey_spki_der(id->key, &der, &n), WARD_OK);
-    assert_int_equal(ward_base64_encode(der, n, &id->spki_b64, NULL), WARD_OK);
-    free(der);
-    const char *roles[1] = {role};
-    assert_int_equal(ward_identity_user_add(db, name, NULL, NULL, 0, roles, 1), WARD_OK);
-    assert_int_equal(ward_identity_cert_map(db, name, id->hash), WARD_OK);
-}
 
-static void free_ident(ident *id)
-{
-    ward_pkey_free(id->key);
-    free(id->spki_b64);
-}
 
 static int setup(void **state)
 {
@@ -80,19 +33,9 @@ static int setup(void **state)
     setenv("WARDD_TASK_SWEEP_MS", "200", 1);
     if (tu_wardd_start(&W) != 0)
         return -1;
-    ward_rot *rot = NULL;
-    uint8_t key[32];
-    ward_identity *db = NULL;
-    if (ward_rot_open(W.data, 0, &rot) != WARD_OK ||
-        ward_rot_derive(rot, WARD_IDENTITY_KEY_LABEL, NULL, 0, key, sizeof key) != WARD_OK ||
-        ward_identity_open(W.data, 1, key, &db) != WARD_OK)
-        return -1;
-    ward_wipe(key, sizeof key);
-    make_ident(&g_a, "provider-a", "data-provider", db);
-    make_ident(&g_b, "provider-b", "data-provider", db);
-    make_ident(&g_analyst, "analyst", "result-consumer", db);
-    ward_identity_close(db);
-    ward_rot_close(rot);
+    tu_party_make(&W, &g_a, "provider-a", "data-provider");
+    tu_party_make(&W, &g_b, "provider-b", "data-provider");
+    tu_party_make(&W, &g_analyst, "analyst", "result-consumer");
     uint8_t sk[32];
     if (ward_x25519_generate(sk, g_xpk) != WARD_OK)
         return -1;
@@ -104,9 +47,9 @@ static int teardown(void **state)
 {
     (void)state;
     tu_wardd_stop(&W);
-    free_ident(&g_a);
-    free_ident(&g_b);
-    free_ident(&g_analyst);
+    tu_party_free(&g_a);
+    tu_party_free(&g_b);
+    tu_party_free(&g_analyst);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/identity.h"
 #include "ward/rbac.h"
@@ -216,4 +217,56 @@ void tu_expect_error(tu_resp *r, long status, const char *code)
     assert_true(strlen(m) > 0);
     json_decref(j);
     free(r->body);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+void tu_party_make(const tu_wardd *d, tu_party *p, const char *name, const char *role)
+{
+    memset(p, 0, sizeof *p);
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &p->key), WARD_OK);
+    assert_int_equal(ward_pkey_spki_sha256(p->key, p->hash), WARD_OK);
+    int64_t now = (int64_t)time(NULL);
+    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
+                           .path_len = -1, .client_auth = 1};
+    ward_cert *cert = NULL;
+    assert_int_equal(ward_cert_create(&spec, p->key, NULL, p->key, &cert), WARD_OK);
+    char *pem = NULL;
+    size_t len = 0;
+    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
+    snprintf(p->cert_path, sizeof p->cert_path, "%s/%s.crt", d->tmp, name);
+    write_file(p->cert_path, pem, len);
+    free(pem);
+    ward_cert_free(cert);
+    assert_int_equal(ward_pkey_private_pem(p->key, &pem, &len), WARD_OK);
+    snprintf(p->key_path, sizeof p->key_path, "%s/%s.key", d->tmp, name);
+    write_file(p->key_path, pem, len);
+    ward_wipe(pem, len);
+    free(pem);
+    uint8_t *der = NULL;
+    assert_int_equal(ward_pkey_spki_der(p->key, &der, &len), WARD_OK);
+    assert_int_equal(ward_base64_encode(der, len, &p->spki_b64, NULL), WARD_OK);
+    free(der);
+    if (role != NULL)
+        tu_wardd_enroll(d, name, p->cert_path, role);
+}
+
+void tu_party_free(tu_party *p)
+{
+    ward_pkey_free(p->key);
+    free(p->spki_b64);
+    memset(p, 0, sizeof *p);
+}
+
+tu_resp tu_party_request(const tu_wardd *d, const tu_party *who, const char *method,
+                         const char *path, const char *body, size_t len)
+{
+    return tu_wardd_request(d, who ? who->cert_path : NULL, who ? who->key_path : NULL, method,
+                            path, body, len);
 }

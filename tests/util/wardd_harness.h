@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "ward/crypto.h"
+
 typedef struct tu_wardd {
     char *tmp;        /* temporary directory, removed by tu_wardd_stop */
     char data[4096];  /* the node data dir inside it */
@@ -47,5 +49,22 @@ tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *k
 json_t *tu_resp_json(const tu_resp *r);
 /* Asserts an error reply: status and {"error": code, "message": non-empty}; frees the body. */
 void tu_expect_error(tu_resp *r, long status, const char *code);
+
+/* A task participant: a P-256 key and its self-signed client certificate (the identity wardd's
+ * mutual TLS accepts), both as PEM files in the daemon's temporary directory. */
+typedef struct tu_party {
+    ward_pkey *key;
+    unsigned char hash[32]; /* SHA-256 of the SPKI: the identity manifests and wardd use */
+    char *spki_b64;         /* base64 of the DER SPKI, as a manifest names the key */
+    char cert_path[4200], key_path[4200];
+} tu_party;
+
+/* Makes the key and files of name; enrols it with role unless role is NULL (tu_wardd_enroll).
+ * Fails the test on any error. */
+void tu_party_make(const tu_wardd *d, tu_party *p, const char *name, const char *role);
+void tu_party_free(tu_party *p);
+/* tu_wardd_request as who (NULL: no client certificate). */
+tu_resp tu_party_request(const tu_wardd *d, const tu_party *who, const char *method,
+                         const char *path, const char *body, size_t len);
 
 #endif
