@@ -169,6 +169,19 @@ char *wardd_body(wardd *d, wardd_req *r, size_t max, size_t *len)
     return b;
 }
 
+struct evbuffer *wardd_body_buffer(wardd *d, wardd_req *r, size_t max, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    if (n > max) {
+        wardd_reply_error(d, r, 413, "too_large", "request body of %zu bytes exceeds %zu bytes",
+                          n, max);
+        return NULL;
+    }
+    *len = n;
+    return in;
+}
+
 static void peer_of(struct evhttp_request *req, char *out, size_t cap)
 {
     snprintf(out, cap, "-");
