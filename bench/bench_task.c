@@ -17,7 +17,10 @@
  *   fdatasync'd before the reply. Baseline: plain TLS 1.3 (OpenSSL, one connection) upload of
  *   the same bytes in the same chunks to a minimal server in this program that writes each chunk
  *   to a file in the same directory and fdatasyncs it before acknowledging it: the same
- *   durability, without HTTP, JSON, the task store or the audit log.
+ *   durability, without HTTP, JSON, the task store or the audit log. Both write a chunk the same
+ *   way: 1 MiB at a time, starting each batch's writeback at once (sync_file_range), so that the
+ *   closing fdatasync waits for little more than the last batch. Both upload bytes made
+ *   beforehand (random, standing for ciphertext): encryption is not in the figure.
  * task.ta_peak_rss: MiB, the TA process's peak resident memory (VmHWM) while it loads both
  *   inputs and runs the query. On this kernel memfd_secret pages are counted in the process's
  *   RSS (as RssFile; checked at start and printed), so VmHWM includes the secret heap. It is
@@ -80,6 +83,7 @@
 
 #define REPS 3
 #define CHUNK ((size_t)8 << 20)
+#define WRITE_BATCH ((size_t)1 << 20) /* as the task store writes a chunk */
 #define UPLOAD_BYTES ((size_t)256 << 20)
 #define SLOT_MAX ((json_int_t)1 << 30)
 
@@ -1110,6 +1114,7 @@ static void *tls_server(void *arg)
     SSL *s = SSL_new(sv->ctx);
     int out = open(sv->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     uint8_t *b = malloc(CHUNK);
+    uint64_t at = 0;
     if (fd < 0 || s == NULL || out < 0 || b == NULL || SSL_set_fd(s, fd) != 1 ||
         SSL_accept(s) != 1)
         die_msg("baseline server", "accept");
@@ -1121,12 +1126,19 @@ static void *tls_server(void *arg)
             break;
         if (read_full(s, b, n) != 0)
             die_msg("baseline server", "read");
+        /* written as wardd writes it: 1 MiB at a time, each batch's writeback started at once */
         for (size_t w = 0; w < n;) {
-            ssize_t k = write(out, b + w, n - w);
-            if (k <= 0)
-                die_msg("baseline server", "write");
-            w += (size_t)k;
+            size_t want = n - w < WRITE_BATCH ? n - w : WRITE_BATCH;
+            for (size_t d = 0; d < want;) {
+                ssize_t k = write(out, b + w + d, want - d);
+                if (k <= 0)
+                    die_msg("baseline server", "write");
+                d += (size_t)k;
+            }
+            (void)sync_file_range(out, (off_t)(at + w), (off_t)want, SYNC_FILE_RANGE_WRITE);
+            w += want;
         }
+        at += n;
         if (fdatasync(out) != 0)
             die_msg("baseline server", "fdatasync");
         size_t wr;

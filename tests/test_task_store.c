@@ -340,6 +340,55 @@ static void test_uploads(void **state)
     free(dir);
 }
 
+/* A chunk given as pieces is stored and hashed as their concatenation; the owner and limit
+ * kept with the open upload after its first chunk neither let another party append nor lift
+ * max_bytes. With real syncs here (the other tests skip them). */
+static void test_upload_pieces(void **state)
+{
+    (void)state;
+    g_now = 1000000;
+    char *dir = tu_mkdtemp();
+    ward_task_store *s = NULL;
+    ward_task_store_options o = {.now = fake_now};
+    assert_int_equal(ward_task_store_open(dir, &o, &s), WARD_OK);
+    char *env = all_signed("delete-on-done");
+    assert_int_equal(ward_task_store_create(s, env, strlen(env), NULL), WARD_OK);
+    free(env);
+    assert_int_equal(ward_task_transition(s, ID, WARD_TASK_APPROVED, NULL, NULL), WARD_OK);
+    assert_int_equal(ward_task_transition(s, ID, WARD_TASK_COLLECTING, NULL, NULL), WARD_OK);
+    const ward_task_piece p1[] = {{(const uint8_t *)"hel", 3}, {(const uint8_t *)"", 0},
+                                  {(const uint8_t *)"lo ", 3}};
+    assert_int_equal(ward_task_slot_append_pieces(s, ID, "a", h_a, 0, p1, 3), WARD_OK);
+    const ward_task_piece p2[] = {{(const uint8_t *)"wor", 3}, {(const uint8_t *)"ld", 2}};
+    assert_int_equal(ward_task_slot_append_pieces(s, ID, "a", h_b, 1, p2, 2),
+                     WARD_ERR_PERMISSION);
+    assert_int_equal(ward_task_slot_append_pieces(s, ID, "a", h_a, 1, p2, 2), WARD_OK);
+    const ward_task_piece empty[] = {{(const uint8_t *)"", 0}};
+    assert_int_equal(ward_task_slot_append_pieces(s, ID, "a", h_a, 2, empty, 1),
+                     WARD_ERR_INVALID_ARG);
+    const ward_task_piece none[] = {{NULL, 4}};
+    assert_int_equal(ward_task_slot_append_pieces(s, ID, "a", h_a, 2, none, 1),
+                     WARD_ERR_INVALID_ARG);
+    uint8_t big[90] = {0};
+    const ward_task_piece over[] = {{big, sizeof big}};
+    assert_int_equal(ward_task_slot_append_pieces(s, ID, "a", h_a, 2, over, 1), WARD_ERR_LIMIT);
+    ward_task_slot_info si;
+    assert_int_equal(ward_task_slot_get(s, ID, "a", &si), WARD_OK);
+    assert_int_equal(si.bytes, 11);
+    assert_int_equal(si.chunks, 2);
+    uint8_t expect[32];
+    assert_int_equal(ward_hash(WARD_HASH_SHA256, "hello world", 11, expect), WARD_OK);
+    assert_memory_equal(si.sha256, expect, 32);
+    size_t flen = 0;
+    uint8_t *content = tu_read_file(si.path, &flen);
+    assert_int_equal(flen, 11);
+    assert_memory_equal(content, "hello world", 11);
+    free(content);
+    ward_task_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_result_non_recipient(void **state)
 {
     (void)state;
@@ -522,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_approval_needs_signatures_and_time),
         cmocka_unit_test(test_create_refuses_bad_signature),
         cmocka_unit_test(test_uploads),
+        cmocka_unit_test(test_upload_pieces),
         cmocka_unit_test(test_result_non_recipient),
         cmocka_unit_test(test_cancel_quorum),
         cmocka_unit_test(test_crash_recovery),

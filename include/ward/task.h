@@ -289,6 +289,15 @@ typedef struct ward_task_slot_info {
 ward_err ward_task_slot_append(ward_task_store *s, const char *task_id, const char *slot,
                                const uint8_t uploader[WARD_TASK_HASH_LEN], uint64_t index,
                                const uint8_t *data, size_t len);
+/* The same chunk given as consecutive pieces (e.g. a network buffer's segments, written
+ * without first being copied together); their total is the chunk's length. */
+typedef struct ward_task_piece {
+    const uint8_t *data;
+    size_t len;
+} ward_task_piece;
+ward_err ward_task_slot_append_pieces(ward_task_store *s, const char *task_id, const char *slot,
+                                      const uint8_t uploader[WARD_TASK_HASH_LEN], uint64_t index,
+                                      const ward_task_piece *pieces, size_t n);
 /* Marks the slot's upload complete (owner only; 0 bytes refused: WARD_ERR_STATE). */
 ward_err ward_task_slot_finish(ward_task_store *s, const char *task_id, const char *slot,
                                const uint8_t uploader[WARD_TASK_HASH_LEN]);

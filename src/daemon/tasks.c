@@ -15,6 +15,7 @@
 
 #include <sys/queue.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -549,6 +550,33 @@ static void offset_conflict(wardd *d, wardd_req *r, uint64_t have, const char *w
     wardd_reply_json(d, r, 409, o);
 }
 
+/* The body's segments as store pieces (a malloc'd array), without copying the bytes. */
+static ward_task_piece *body_pieces(struct evbuffer *in, size_t *n)
+{
+    int k = evbuffer_peek(in, -1, NULL, NULL, 0);
+    *n = 0;
+    if (k <= 0)
+        return NULL;
+    struct evbuffer_iovec *v = calloc((size_t)k, sizeof *v);
+    ward_task_piece *p = calloc((size_t)k, sizeof *p);
+    int got = v != NULL && p != NULL ? evbuffer_peek(in, -1, NULL, v, k) : -1;
+    if (got != k) {
+        free(v);
+        free(p);
+        return NULL;
+    }
+    for (int i = 0; i < k; i++) {
+        p[i].data = v[i].iov_base;
+        p[i].len = v[i].iov_len;
+    }
+    free(v);
+    *n = (size_t)k;
+    return p;
+}
+
+/* Each check reads the store afresh (a chunk may race with a cancel or the expiry sweep), but
+ * parses the manifest only where it is needed: parsing verifies every signature, which would
+ * otherwise cost more than receiving a chunk. */
 static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
 {
     uint64_t offset = 0;
@@ -567,11 +595,20 @@ static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
         reply_err(d, r, e, "upload");
         return;
     }
-    check_orphan(d, id, r->client_hex);
     ward_task_info info;
     if ((e = ward_task_store_info(d->tasks, id, &info)) != WARD_OK) {
         reply_err(d, r, e, "task");
         return;
+    }
+    if (info.state == WARD_TASK_APPROVED || info.state == WARD_TASK_COLLECTING) {
+        wardd_task_rt *rt = rt_find(d, id);
+        if (rt == NULL || rt->inst == NULL || !ward_tee_instance_alive(rt->inst)) {
+            check_orphan(d, id, r->client_hex);
+            if ((e = ward_task_store_info(d->tasks, id, &info)) != WARD_OK) {
+                reply_err(d, r, e, "task");
+                return;
+            }
+        }
     }
     if (info.state != WARD_TASK_APPROVED && info.state != WARD_TASK_COLLECTING) {
         wardd_reply_error(d, r, 409, "state", "the task is %s: inputs are accepted only once it "
@@ -593,25 +630,30 @@ static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
         return;
     }
     size_t len = 0;
-    char *body = wardd_body(d, r, WARDD_MAX_BODY, &len);
+    struct evbuffer *body = wardd_body_buffer(d, r, WARDD_MAX_BODY, &len);
     if (body == NULL)
         return;
     if (len == 0 && !final) {
-        free(body);
         wardd_reply_error(d, r, 400, "bad_request", "an empty chunk that is not final");
+        return;
+    }
+    size_t n_pieces = 0;
+    ward_task_piece *pieces = len > 0 ? body_pieces(body, &n_pieces) : NULL;
+    if (len > 0 && pieces == NULL) {
+        wardd_reply_error(d, r, 500, "internal", "cannot read the request body");
         return;
     }
     if (info.state == WARD_TASK_APPROVED &&
         (e = ward_task_transition(d->tasks, id, WARD_TASK_COLLECTING, NULL, r->client_hex)) !=
             WARD_OK) {
-        free(body);
+        free(pieces);
         reply_err(d, r, e, "task");
         return;
     }
     if (len > 0)
-        e = ward_task_slot_append(d->tasks, id, slot, r->client, si.chunks,
-                                  (const uint8_t *)body, len);
-    free(body);
+        e = ward_task_slot_append_pieces(d->tasks, id, slot, r->client, si.chunks, pieces,
+                                         n_pieces);
+    free(pieces);
     if (e == WARD_OK && final)
         e = ward_task_slot_finish(d->tasks, id, slot, r->client);
     if (e != WARD_OK) {

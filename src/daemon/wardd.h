@@ -162,6 +162,10 @@ void wardd_reply_error(wardd *d, wardd_req *r, int status, const char *code, con
 /* The request body, NUL-terminated in a malloc'd copy; replies 413 itself and returns NULL
  * when it is larger than max (and 500 on allocation failure). */
 char *wardd_body(wardd *d, wardd_req *r, size_t max, size_t *len);
+/* The request body where libevent received it (no copy; valid until the reply is sent): a
+ * large body is written straight from its segments. Replies 413 and returns NULL as above. */
+struct evbuffer;
+struct evbuffer *wardd_body_buffer(wardd *d, wardd_req *r, size_t max, size_t *len);
 
 /* authz.c: the identity database and the permission every endpoint needs. */
 ward_err wardd_identity_open(wardd *d);
