@@ -29,9 +29,10 @@ ward_err psi_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len,
     return wb_note(wb_add_input(slot, chunk, chunk_len, last));
 }
 
-/* The query: SELECT "c1","c2" FROM "t0" WHERE "k" <> '' AND "k" IN (SELECT "k" FROM "t1") AND
- * ... ORDER BY rowid, the tables in the manifest's slot order. The key column and the columns
- * are the signed manifest's params.key and params.columns. */
+/* The query: SELECT "c1","c2" FROM "t0" WHERE "k" <> ''
+ *   AND "k" IN (SELECT "t1"."k" FROM "t1") AND ... ORDER BY rowid,
+ * the tables in the manifest's slot order. The key column and the columns are the signed
+ * manifest's params.key and params.columns. */
 static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
 {
     const char *key_column = ward_task_psi_key(m);
@@ -67,6 +68,13 @@ static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
         err = wb_quote_ident(q, cap, key_column);
         if (err == WARD_OK && strlen(q) + 32 < cap)
             strcat(q, " IN (SELECT ");
+        /* Qualified: an unqualified name that the inner table lacks would resolve to the
+         * outer table's column, make the test always true and leak every row of the first
+         * input. */
+        if (err == WARD_OK)
+            err = wb_quote_ident(q, cap, wb_table_name(i));
+        if (err == WARD_OK && strlen(q) + 2 < cap)
+            strcat(q, ".");
         if (err == WARD_OK)
             err = wb_quote_ident(q, cap, key_column);
         if (err == WARD_OK && strlen(q) + 16 < cap)
