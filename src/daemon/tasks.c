@@ -1055,13 +1055,19 @@ static void stop_runs(wardd *d, int answer)
     }
     /* A worker inside the TA's own computation notices at its next result piece, or when the
      * instance's call timeout ends the call. */
+    int answered = 0;
     for (size_t i = 0; i < d->n_rt; i++) {
         run_job *j = d->rt[i]->job;
         if (j == NULL)
             continue;
+        answered |= j->r.req != NULL;
         pthread_join(j->th, NULL);
         job_complete(j);
     }
+    /* The loop has stopped: give the replies just queued a few turns to reach their clients
+     * (best effort; a client that gets none sees the connection close, and the task failed). */
+    for (int k = 0; answered && d->base != NULL && k < 4; k++)
+        event_base_loop(d->base, EVLOOP_NONBLOCK);
 }
 
 void wardd_tasks_stop_runs(wardd *d)
