@@ -361,6 +361,9 @@ static int start(wardd *d, const opts *o, char **dir_alloc, char **builtin_alloc
 
 static void stop(wardd *d)
 {
+    /* runs first: their workers are joined and their requests answered while the HTTP server
+     * still holds them */
+    wardd_tasks_stop_runs(d);
     wardd_server_stop(d);
     wardd_monitor_stop(d);
     wardd_tasks_close(d);

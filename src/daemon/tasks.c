@@ -8,11 +8,26 @@
  * destroyed at done, failed or cancelled. TA instances live in memory only: a task found
  * approved or collecting without one (the node restarted) is failed, since its task key is gone.
  *
- * The TA calls run on the event loop thread (one request at a time). */
+ * Threads: everything here runs on the event loop thread except a run's TA work. POST .../run
+ * checks and records `running`, then hands the instance to a worker thread of its own (run_job)
+ * that feeds the stored ciphertext in, calls run and writes the encrypted result file; the loop
+ * keeps the request and serves others meanwhile. The worker touches only what is its own (the
+ * instance, the result file, its reason) and the thread-safe task store (reads only); when it
+ * ends it signals an eventfd, and the loop thread joins it, records the outcome (result, done or
+ * failed), destroys the instance and replies. Wardd's task table, metrics and HTTP objects stay
+ * on the loop thread. A cancel, the expiry sweep or shutdown cannot destroy an instance the
+ * worker is calling into: they ask the worker to stop (checked between input pieces and at every
+ * result piece the TA hands over), and the completion sees the task already final and leaves
+ * it so. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <sys/eventfd.h>
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
@@ -33,9 +48,12 @@
 #define SWEEP_MS_DEFAULT 5000u            /* expiry sweep period */
 #define RESULT_BLOB_MAX ((size_t)8 << 20) /* the result's metadata (its ciphertext: results.c) */
 
+typedef struct run_job run_job;
+
 typedef struct wardd_task_rt {
     char id[WARD_TASK_ID_HEX_LEN + 1];
     ward_tee_instance *inst; /* NULL once destroyed */
+    run_job *job; /* the run in progress: its worker owns inst until the loop joins it */
     wardd_ta_init init;
     char *evidence; /* JSON text of the evidence bundle for init.report */
     size_t evidence_len;
@@ -90,8 +108,17 @@ static wardd_task_rt *rt_find(wardd *d, const char *id)
     return NULL;
 }
 
+static void job_stop(run_job *j);
+static void stop_runs(wardd *d, int answer);
+
+/* Destroys the instance, or, while a worker is calling into it, asks the worker to stop: the
+ * run's completion destroys it then. */
 static void rt_kill(wardd_task_rt *rt)
 {
+    if (rt != NULL && rt->job != NULL) {
+        job_stop(rt->job);
+        return;
+    }
     if (rt != NULL && rt->inst != NULL) {
         wardd_ta_destroy(rt->inst);
         rt->inst = NULL;
@@ -132,6 +159,10 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         if (rt->inst == NULL || ward_task_store_info(d->tasks, rt->id, &info) != WARD_OK ||
             !ward_task_state_is_final(info.state))
             continue;
+        if (rt->job != NULL) {
+            job_stop(rt->job); /* a running task expired: its completion destroys the TA */
+            continue;
+        }
         wardd_ta_destroy(rt->inst);
         rt->inst = NULL;
         killed++;
@@ -172,6 +203,9 @@ void wardd_tasks_start(wardd *d)
 
 void wardd_tasks_close(wardd *d)
 {
+    /* wardd_tasks_stop_runs ran before the HTTP server went (main.c); a run left here has
+     * nobody to answer */
+    stop_runs(d, 0);
     if (g_sweep != NULL) {
         event_free(g_sweep);
         g_sweep = NULL;
@@ -670,11 +704,52 @@ static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
     wardd_reply_json(d, r, 200, o);
 }
 
-/* Streams one slot's stored ciphertext into the TA. */
-static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
+/* ---- running a task: one worker thread per run ------------------------------------------ */
+
+struct run_job {
+    wardd *d;
+    wardd_task_rt *rt;
+    ward_task_manifest *m;          /* read-only on both threads */
+    wardd_req r;                    /* the POST run; r.req NULL once it cannot be answered */
+    struct evhttp_connection *conn; /* while our close callback is set on it */
+    uint8_t rh[WARD_TASK_HASH_LEN]; /* the recipient */
+    uint64_t max_result;
+    int stop;      /* atomic: the loop thread asks the worker to stop */
+    int shutdown;  /* the node is stopping (loop thread only) */
+    int efd;       /* eventfd: the worker's last act is to signal it */
+    struct event *done;
+    pthread_t th;
+    /* the worker's until the loop thread has joined it */
+    wardd_result_file rf;
+    wardd_ta_result res;
+    char reason[WARD_TASK_REASON_MAX + 1];
+};
+
+static void job_stop(run_job *j)
+{
+    __atomic_store_n(&j->stop, 1, __ATOMIC_RELEASE);
+}
+
+static int job_stopping(run_job *j)
+{
+    return __atomic_load_n(&j->stop, __ATOMIC_ACQUIRE);
+}
+
+/* The instance's result_piece ocall during the run: refusing a piece makes the TA's run fail,
+ * which is how a stop reaches a worker that is inside run. */
+static ward_err job_sink(void *arg, const uint8_t *data, size_t len)
+{
+    run_job *j = arg;
+    if (job_stopping(j))
+        return WARD_ERR_STATE;
+    return wardd_result_write(&j->rf, data, len);
+}
+
+/* Streams one slot's stored ciphertext into the TA (worker thread). */
+static ward_err feed_slot(run_job *j, const char *slot)
 {
     ward_task_slot_info si;
-    ward_err e = ward_task_slot_get(d->tasks, rt->id, slot, &si);
+    ward_err e = ward_task_slot_get(j->d->tasks, j->rt->id, slot, &si);
     if (e != WARD_OK)
         return e;
     FILE *f = fopen(si.path, "rb");
@@ -687,17 +762,77 @@ static ward_err feed_slot(wardd *d, wardd_task_rt *rt, const char *slot)
     }
     uint64_t left = si.bytes;
     while (e == WARD_OK && left > 0) {
+        if (job_stopping(j)) {
+            e = ward_err_set(WARD_ERR_STATE, "the run was stopped");
+            break;
+        }
         size_t n = left < FEED_PIECE ? (size_t)left : FEED_PIECE;
         if (fread(buf, 1, n, f) != n) {
             e = ward_err_set(WARD_ERR_IO, "slot \"%s\": short read", slot);
             break;
         }
         left -= n;
-        e = wardd_ta_add_input(rt->inst, slot, buf, n, left == 0);
+        e = wardd_ta_add_input(j->rt->inst, slot, buf, n, left == 0);
     }
     free(buf);
     fclose(f);
     return e;
+}
+
+/* The worker: inputs, run, the result file. It records why it failed in j->reason (its
+ * ward_errmsg is its own thread's) and leaves the task store's state to the loop thread. */
+static void *run_worker(void *arg)
+{
+    run_job *j = arg;
+    wardd_task_rt *rt = j->rt;
+    char *reason = j->reason;
+    const size_t cap = sizeof j->reason;
+    for (size_t i = 0; i < ward_task_slot_count(j->m) && reason[0] == 0; i++) {
+        ward_task_slot_desc sd;
+        if (ward_task_slot_at(j->m, i, &sd) != WARD_OK) {
+            snprintf(reason, cap, "input %zu: %s", i, ward_errmsg());
+        } else if (feed_slot(j, sd.name) != WARD_OK) {
+            char *le = job_stopping(j) ? NULL : wardd_ta_last_error(rt->inst);
+            snprintf(reason, cap, "input \"%s\": %s", sd.name, le != NULL ? le : ward_errmsg());
+            free(le);
+        }
+    }
+    if (reason[0] == 0 && job_stopping(j))
+        snprintf(reason, cap, "the run was stopped");
+    if (reason[0] == 0) {
+        /* The ciphertext can be no larger than the stream of max_result bytes of CSV (64 KiB
+         * chunks, the 32-byte digest as associated data): a TA that sends more is stopped. */
+        char rhex[2 * WARD_TASK_HASH_LEN + 1];
+        hex_of(j->rh, sizeof j->rh, rhex);
+        size_t ct_max = ward_stream_encrypted_size((size_t)j->max_result, 0, WARD_SHA256_LEN);
+        if (wardd_result_open(j->d, rt->id, rhex, ct_max != 0 ? ct_max : UINT64_MAX, &j->rf) !=
+            WARD_OK)
+            snprintf(reason, cap, "result file: %s", ward_errmsg());
+    }
+    if (reason[0] == 0) {
+        /* the TA takes the query and the recipient's key from the manifest it verified */
+        ward_err re = wardd_ta_run(rt->inst, j->max_result, &j->res);
+        if (re != WARD_OK) {
+            char *le = job_stopping(j) ? NULL : wardd_ta_last_error(rt->inst);
+            if (job_stopping(j))
+                snprintf(reason, cap, "the run was stopped");
+            else if (j->rf.over)
+                snprintf(reason, cap, "run: the TA sent more ciphertext than a result of %llu "
+                         "bytes (the node's --max-result) can take",
+                         (unsigned long long)j->max_result);
+            else if (j->rf.io_errno != 0)
+                snprintf(reason, cap, "run: writing the result: %s", strerror(j->rf.io_errno));
+            else
+                snprintf(reason, cap, "run: %s", le != NULL ? le : ward_errmsg());
+            free(le);
+        } else if (wardd_result_commit(&j->rf) != WARD_OK) {
+            snprintf(reason, cap, "storing the result: %s", ward_errmsg());
+        }
+    }
+    uint64_t one = 1;
+    while (write(j->efd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+    return NULL;
 }
 
 /* The data file must be where GET .../result/data looks for it: beside the metadata file the
@@ -714,130 +849,230 @@ static void check_result_file(wardd *d, const char *id, const uint8_t rh[WARD_TA
                               "result's metadata");
 }
 
+/* Stores the result's metadata (what GET .../result serves) once the worker succeeded. */
+static void store_result(wardd *d, run_job *j, char *reason, size_t cap)
+{
+    wardd_task_rt *rt = j->rt;
+    json_t *ev = NULL;
+    if (ward_json_parse(rt->evidence, rt->evidence_len, &ev) != WARD_OK)
+        ev = json_null();
+    char pk[65];
+    hex_of(rt->init.task_pk, 32, pk);
+    char csha[2 * WARD_SHA256_LEN + 1];
+    hex_of(j->rf.sha256, sizeof j->rf.sha256, csha);
+    json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "task_id",
+                          rt->id, "result_bytes", (json_int_t)j->rf.bytes, "result_sha256", csha,
+                          "statement", b64u(j->res.statement, j->res.statement_len), "signature",
+                          b64u(j->res.result_sig, j->res.result_sig_len), "sign_pk",
+                          b64u(rt->init.sign_pk, rt->init.sign_pk_len), "task_pk", pk, "report",
+                          b64u(rt->init.report, rt->init.report_len), "report_sig",
+                          b64u(rt->init.report_sig, rt->init.report_sig_len), "evidence", ev);
+    char *blob = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (blob == NULL)
+        snprintf(reason, cap, "out of memory");
+    else if (ward_task_result_put(d->tasks, rt->id, j->rh, (const uint8_t *)blob,
+                                  strlen(blob)) != WARD_OK)
+        snprintf(reason, cap, "storing the result: %s", ward_errmsg());
+    else
+        check_result_file(d, rt->id, j->rh, &j->rf, reason, cap);
+    free(blob);
+}
+
+static void job_free(run_job *j)
+{
+    if (j->done != NULL)
+        event_free(j->done);
+    if (j->efd >= 0)
+        close(j->efd);
+    wardd_result_close(&j->rf);
+    wardd_ta_result_free(&j->res);
+    ward_task_manifest_free(j->m);
+    free(j);
+}
+
+/* Loop thread, once the worker has been joined: records the outcome and replies. A task that
+ * is no longer running was cancelled or expired meanwhile (or fails at shutdown): that final
+ * state stands, whatever the worker achieved. */
+static void job_complete(run_job *j)
+{
+    wardd *d = j->d;
+    wardd_task_rt *rt = j->rt;
+    const char *actor = j->r.client_hex;
+    rt->sink.write = NULL;
+    rt->sink.arg = NULL;
+    rt->job = NULL;
+    if (j->conn != NULL)
+        evhttp_connection_set_closecb(j->conn, NULL, NULL);
+    j->conn = NULL;
+    char reason[WARD_TASK_REASON_MAX + 1];
+    snprintf(reason, sizeof reason, "%s", j->reason);
+    if (j->shutdown && reason[0] != 0)
+        snprintf(reason, sizeof reason, "the node stopped during the run");
+    ward_task_info info;
+    if (ward_task_store_info(d->tasks, rt->id, &info) != WARD_OK ||
+        info.state != WARD_TASK_RUNNING) {
+        wardd_result_abort(&j->rf);
+        rt_kill(rt);
+    } else {
+        if (reason[0] == 0)
+            store_result(d, j, reason, sizeof reason);
+        if (reason[0] != 0) {
+            wardd_result_abort(&j->rf);
+            fail_task(d, rt->id, reason, actor);
+        } else {
+            rt_kill(rt);
+            if (ward_task_transition(d->tasks, rt->id, WARD_TASK_DONE, NULL, actor) != WARD_OK) {
+                char why[WARD_TASK_REASON_MAX + 1];
+                snprintf(why, sizeof why, "done: %s", ward_errmsg());
+                fail_task(d, rt->id, why, actor);
+            }
+        }
+    }
+    if (j->r.req != NULL)
+        reply_view(d, &j->r, 200, rt->id);
+    else
+        ward_log(WARD_LOG_INFO, "task.run_unanswered", "task", rt->id, "reason",
+                 "the client went away before the run ended", (char *)NULL);
+    job_free(j);
+}
+
+static void on_job_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    run_job *j = arg;
+    uint64_t v;
+    while (read(fd, &v, sizeof v) < 0 && errno == EINTR)
+        ;
+    pthread_join(j->th, NULL);
+    job_complete(j);
+}
+
+/* The run's connection is going away. A request still queued on it is freed with it: never
+ * answer it then. One libevent detached first (the client closed) is ours to answer, which
+ * frees it. */
+static void on_job_conn_close(struct evhttp_connection *conn, void *arg)
+{
+    run_job *j = arg;
+    if (j->r.req != NULL && evhttp_request_get_connection(j->r.req) == conn)
+        j->r.req = NULL;
+    j->conn = NULL;
+}
+
 static void run_task(wardd *d, wardd_req *r, const char *id)
 {
     ward_task_manifest *m = load_for(d, r, id);
     if (m == NULL)
         return;
-    char reason[WARD_TASK_REASON_MAX + 1] = "";
-    char *blob = NULL;
-    wardd_ta_result res;
-    memset(&res, 0, sizeof res);
-    wardd_result_file rf;
-    memset(&rf, 0, sizeof rf);
-    rf.fd = -1;
     check_orphan(d, id, r->client_hex);
     wardd_task_rt *rt = rt_find(d, id);
     ward_task_info info;
     ward_err e = ward_task_store_info(d->tasks, id, &info);
     if (e != WARD_OK) {
         reply_err(d, r, e, "task");
-        goto done;
+        goto fail;
     }
-    if (info.state != WARD_TASK_COLLECTING || rt == NULL || rt->inst == NULL) {
+    if (info.state != WARD_TASK_COLLECTING || rt == NULL || rt->inst == NULL || rt->job != NULL) {
         wardd_reply_error(d, r, 409, "state", "the task is %s: it runs from collecting, once "
                           "every input is complete", ward_task_state_name(info.state));
-        goto done;
+        goto fail;
     }
-    uint8_t rh[WARD_TASK_HASH_LEN];
-    if ((e = ward_task_recipient_at(m, 0, rh, NULL, NULL)) != WARD_OK) {
+    run_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        wardd_reply_error(d, r, 500, "internal", "out of memory");
+        goto fail;
+    }
+    j->d = d;
+    j->rt = rt;
+    j->m = m;
+    j->r = *r;
+    j->rf.fd = -1;
+    j->max_result = d->max_result != 0 ? d->max_result : WARDD_MAX_RESULT_DEFAULT;
+    j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if ((e = ward_task_recipient_at(m, 0, j->rh, NULL, NULL)) != WARD_OK) {
+        j->m = NULL;
+        job_free(j);
         reply_err(d, r, e, "recipient");
-        goto done;
+        goto fail;
     }
-    e = ward_task_transition(d->tasks, id, WARD_TASK_RUNNING, NULL, r->client_hex);
-    if (e != WARD_OK) {
+    if (j->efd >= 0)
+        j->done = event_new(d->base, j->efd, EV_READ, on_job_done, j);
+    if (j->done == NULL || event_add(j->done, NULL) != 0) {
+        j->m = NULL;
+        job_free(j);
+        wardd_reply_error(d, r, 500, "internal", "cannot set up the run");
+        goto fail;
+    }
+    if ((e = ward_task_transition(d->tasks, id, WARD_TASK_RUNNING, NULL, r->client_hex)) !=
+        WARD_OK) {
+        j->m = NULL;
+        job_free(j);
         reply_err(d, r, e, "run");
-        goto done;
+        goto fail;
     }
-    for (size_t i = 0; i < ward_task_slot_count(m) && reason[0] == 0; i++) {
-        ward_task_slot_desc sd;
-        if (ward_task_slot_at(m, i, &sd) != WARD_OK) {
-            snprintf(reason, sizeof reason, "input %zu: %s", i, ward_errmsg());
-        } else if (feed_slot(d, rt, sd.name) != WARD_OK) {
-            char *le = wardd_ta_last_error(rt->inst);
-            snprintf(reason, sizeof reason, "input \"%s\": %s", sd.name,
-                     le != NULL ? le : ward_errmsg());
-            free(le);
-        }
-    }
-    uint64_t max_result = d->max_result != 0 ? d->max_result : WARDD_MAX_RESULT_DEFAULT;
-    char rhex[2 * WARD_TASK_HASH_LEN + 1];
-    hex_of(rh, sizeof rh, rhex);
-    if (reason[0] == 0) {
-        /* The ciphertext can be no larger than the stream of max_result bytes of CSV (64 KiB
-         * chunks, the 32-byte digest as associated data): a TA that sends more is stopped. */
-        size_t ct_max = ward_stream_encrypted_size((size_t)max_result, 0, WARD_SHA256_LEN);
-        if (wardd_result_open(d, id, rhex, ct_max != 0 ? ct_max : UINT64_MAX, &rf) != WARD_OK)
-            snprintf(reason, sizeof reason, "result file: %s", ward_errmsg());
-    }
-    if (reason[0] == 0) {
-        /* the TA takes the query and the recipient's key from the manifest it verified */
-        rt->sink.write = wardd_result_write;
-        rt->sink.arg = &rf;
-        ward_err re = wardd_ta_run(rt->inst, max_result, &res);
+    rt->sink.write = job_sink;
+    rt->sink.arg = j;
+    rt->job = j;
+    /* the worker takes no signals: SIGTERM stays with the loop thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int pe = pthread_create(&j->th, NULL, run_worker, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pe != 0) {
+        rt->job = NULL;
         rt->sink.write = NULL;
         rt->sink.arg = NULL;
-        if (re != WARD_OK) {
-            char *le = wardd_ta_last_error(rt->inst);
-            if (rf.over)
-                snprintf(reason, sizeof reason, "run: the TA sent more ciphertext than a "
-                         "result of %llu bytes (the node's --max-result) can take",
-                         (unsigned long long)max_result);
-            else if (rf.io_errno != 0)
-                snprintf(reason, sizeof reason, "run: writing the result: %s",
-                         strerror(rf.io_errno));
-            else
-                snprintf(reason, sizeof reason, "run: %s", le != NULL ? le : ward_errmsg());
-            free(le);
-        } else if (wardd_result_commit(&rf) != WARD_OK) {
-            snprintf(reason, sizeof reason, "storing the result: %s", ward_errmsg());
-        }
-    }
-    if (reason[0] == 0) {
-        json_t *ev = NULL;
-        if (ward_json_parse(rt->evidence, rt->evidence_len, &ev) != WARD_OK)
-            ev = json_null();
-        char pk[65];
-        hex_of(rt->init.task_pk, 32, pk);
-        char csha[2 * WARD_SHA256_LEN + 1];
-        hex_of(rf.sha256, sizeof rf.sha256, csha);
-        json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "task_id",
-                              id, "result_bytes", (json_int_t)rf.bytes, "result_sha256", csha,
-                              "statement", b64u(res.statement, res.statement_len), "signature",
-                              b64u(res.result_sig, res.result_sig_len), "sign_pk",
-                              b64u(rt->init.sign_pk, rt->init.sign_pk_len), "task_pk", pk,
-                              "report", b64u(rt->init.report, rt->init.report_len),
-                              "report_sig", b64u(rt->init.report_sig, rt->init.report_sig_len),
-                              "evidence", ev);
-        blob = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-        json_decref(o);
-        if (blob == NULL)
-            snprintf(reason, sizeof reason, "out of memory");
-        else if ((e = ward_task_result_put(d->tasks, id, rh, (const uint8_t *)blob,
-                                           strlen(blob))) != WARD_OK)
-            snprintf(reason, sizeof reason, "storing the result: %s", ward_errmsg());
-        else
-            check_result_file(d, id, rh, &rf, reason, sizeof reason);
-    }
-    if (reason[0] != 0) {
-        wardd_result_abort(&rf);
-        fail_task(d, id, reason, r->client_hex);
-        reply_view(d, r, 200, id);
-        goto done;
-    }
-    rt_kill(rt);
-    e = ward_task_transition(d->tasks, id, WARD_TASK_DONE, NULL, r->client_hex);
-    if (e != WARD_OK) {
         char why[WARD_TASK_REASON_MAX + 1];
-        snprintf(why, sizeof why, "done: %s", ward_errmsg());
+        snprintf(why, sizeof why, "cannot start the run: %s", strerror(pe));
         fail_task(d, id, why, r->client_hex);
+        reply_view(d, r, 200, id);
+        job_free(j);
+        return;
     }
-    reply_view(d, r, 200, id);
-done:
-    wardd_result_close(&rf);
-    wardd_ta_result_free(&res);
-    free(blob);
+    /* The reply waits for the worker; the request outlives this call, so its connection must
+     * tell us if it goes first. */
+    j->conn = evhttp_request_get_connection(r->req);
+    if (j->conn != NULL)
+        evhttp_connection_set_closecb(j->conn, on_job_conn_close, j);
+    return;
+fail:
     ward_task_manifest_free(m);
+}
+
+static void stop_runs(wardd *d, int answer)
+{
+    for (size_t i = 0; i < d->n_rt; i++) {
+        run_job *j = d->rt[i]->job;
+        if (j == NULL)
+            continue;
+        j->shutdown = 1;
+        if (!answer) {
+            j->r.req = NULL;
+            j->conn = NULL;
+        }
+        job_stop(j);
+    }
+    /* A worker inside the TA's own computation notices at its next result piece, or when the
+     * instance's call timeout ends the call. */
+    int answered = 0;
+    for (size_t i = 0; i < d->n_rt; i++) {
+        run_job *j = d->rt[i]->job;
+        if (j == NULL)
+            continue;
+        answered |= j->r.req != NULL;
+        pthread_join(j->th, NULL);
+        job_complete(j);
+    }
+    /* The loop has stopped: give the replies just queued a few turns to reach their clients
+     * (best effort; a client that gets none sees the connection close, and the task failed). */
+    for (int k = 0; answered && d->base != NULL && k < 4; k++)
+        event_base_loop(d->base, EVLOOP_NONBLOCK);
+}
+
+void wardd_tasks_stop_runs(wardd *d)
+{
+    stop_runs(d, 1);
 }
 
 static void get_result(wardd *d, wardd_req *r, const char *id)

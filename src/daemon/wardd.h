@@ -122,7 +122,8 @@ typedef struct wardd {
     ward_tee *tee;
     ward_tee_image *img_sql, *img_psi;
     uint64_t max_result;       /* bytes of result CSV a task may produce (--max-result) */
-    struct wardd_task_rt **rt; /* TA instances (and their public outputs), one per task */
+    struct wardd_task_rt **rt; /* TA instances (and their public outputs), one per task; only
+                                * the loop thread touches it (a run's worker: tasks.c) */
     size_t n_rt, cap_rt;
 } wardd;
 
@@ -267,6 +268,10 @@ void wardd_result_data(wardd *d, wardd_req *r, const char *id);
 
 /* tasks.c */
 void wardd_route_tasks(wardd *d, wardd_req *r, const char *path);
+/* Stops every run in progress (each task then fails: "the node stopped during the run") and
+ * waits for its worker thread; call it before the HTTP server goes, which frees the requests
+ * the runs would answer. */
+void wardd_tasks_stop_runs(wardd *d);
 void wardd_tasks_close(wardd *d);
 /* Arms the periodic expiry sweep on d->base (every 5 s; WARDD_TASK_SWEEP_MS overrides, for
  * tests). Idempotent; call once the event base exists. */
