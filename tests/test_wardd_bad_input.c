@@ -819,6 +819,8 @@ static void test_zero_byte_input(void **state)
     json_t *s = slot_of(j, "a");
     assert_int_equal(json_integer_value(json_object_get(s, "bytes")), 0);
     assert_true(json_is_false(json_object_get(s, "complete")));
+    /* a refused request changes nothing, not even the state */
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
     json_decref(j);
     /* an empty chunk that is not final either */
     r = put_chunk(&g_a, t.id, "a", 0, 0, NULL, 0);

@@ -671,6 +671,12 @@ static void upload(wardd *d, wardd_req *r, const char *id, const char *slot)
         wardd_reply_error(d, r, 400, "bad_request", "an empty chunk that is not final");
         return;
     }
+    /* refused before the task moves to collecting: a refused request changes nothing */
+    if (len == 0 && si.bytes == 0) {
+        reply_err(d, r, ward_err_set(WARD_ERR_STATE, "task %s slot \"%s\": a 0-byte input is "
+                                                     "refused", id, slot), "upload");
+        return;
+    }
     size_t n_pieces = 0;
     ward_task_piece *pieces = len > 0 ? body_pieces(body, &n_pieces) : NULL;
     if (len > 0 && pieces == NULL) {
