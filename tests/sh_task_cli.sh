@@ -172,6 +172,38 @@ grep -q '"csv": "name,total' "$T/json" || fail "result --json lacks the CSV"
 expect 0 "status after run" "$WARD" task status "$TASK" --id bob "${N[@]}"
 contains "status after run" "TA instance destroyed"
 
+# ---- a multi-chunk streamed upload ----
+# Several MiB in PUTs of 700000 bytes (not a multiple of the 1 MiB read piece nor of the
+# stream's 64 KiB chunks), the reply of the third lost; the other slot from a pipe. The
+# result is every row of a, in order: byte for byte the input (CRLF lines, nothing quoted).
+awk 'BEGIN { printf "id,name,pad\r\n"; for (i = 1; i <= 60000; i++)
+    printf "%d,n%d,%s\r\n", i, i, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789" }' \
+    >"$T/big.csv"
+[ "$(stat -c %s "$T/big.csv")" -gt 4000000 ] || fail "big.csv is too small"
+Q3='SELECT a.id, a.name, a.pad FROM a WHERE a.id NOT IN (SELECT id FROM b) ORDER BY CAST(a.id AS INTEGER)'
+expect 0 "create task 3" "$WARD" task create --id carol --function sql --query "$Q3" \
+    --input a=alice --input b=bob --recipient carol --out "$T/task3.json" "${N[@]}"
+expect 0 "sign task 3 alice" "$WARD" task sign "$T/task3.json" --id alice "${N[@]}"
+expect 0 "sign task 3 bob" "$WARD" task sign "$T/task3.json" --id bob "${N[@]}"
+expect 2 "upload a chunk size the node refuses" "$WARD" task upload "$T/task3.json" a \
+    "$T/big.csv" --id alice --chunk-size 20000000 "${N[@]}"
+json_stdout "streamed upload (lost reply)" env WARD_TEST_LOSE_REPLY=2 "$WARD" task upload \
+    "$T/task3.json" a "$T/big.csv" --id alice --chunk-size 700000 "${N[@]}" --json
+grep -q "resuming there" "$OUT" || fail "streamed upload: did not resume"
+grep -q "\"plaintext_bytes\": $(stat -c %s "$T/big.csv")," "$T/json" ||
+    fail "streamed upload: plaintext_bytes"
+grep -q "\"plaintext_sha256\": \"$(sha256sum "$T/big.csv" | cut -c1-64)\"" "$T/json" ||
+    fail "streamed upload: plaintext_sha256 is not the file's"
+grep -q '"chunks": [7-9],' "$T/json" || fail "streamed upload: not in 7..9 chunks"
+printf 'id\n-1\n' | "$WARD" task upload "$T/task3.json" b - --id bob "${N[@]}" >"$OUT" 2>&1 ||
+    fail "upload from a pipe"
+expect 0 "run task 3" "$WARD" task run "$T/task3.json" --id carol "${N[@]}"
+expect 0 "result task 3" "$WARD" task result "$T/task3.json" --id carol --out "$T/big.out" \
+    "${N[@]}"
+cmp -s "$T/big.csv" "$T/big.out" || fail "task 3: the result is not the input byte for byte"
+"$WARD" task result "$T/task3.json" --id carol "${N[@]}" 2>"$OUT" | cmp -s - "$T/big.csv" ||
+    fail "task 3: the result on stdout differs"
+
 # ---- cancel by quorum ----
 expect 0 "create task 2" "$WARD" task create --id carol --function psi --key id --columns id \
     --input a=alice --input b=bob --recipient carol --cancel-quorum 2 --out "$T/task2.json" \

@@ -24,6 +24,7 @@
 #include "cli/task_client.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
+#include "ward/stream.h"
 #include "ward/task.h"
 
 #define NODE_HELP                                                                             \
@@ -92,9 +93,10 @@ static const struct verb_help {
      "As the owner of SLOT: fetches the task, checks that the node holds this manifest\n"
      "(SHA-256), verifies the task's evidence with your anchors and policy and that its\n"
      "report_data binds the manifest digest, the task key and the task signing key; only then\n"
-     "encrypts the CSV (ward_stream_seal, to the task key, associated data\n"
-     "ward-task-input-v1/ID/SLOT) and uploads it in chunks (default 4 MiB), resuming at the\n"
-     "node's offset after a lost connection. A progress bar on a terminal.\n" NODE_HELP},
+     "reads, encrypts (to the task key, associated data ward-task-input-v1/ID/SLOT) and\n"
+     "uploads the CSV piece by piece in chunks (default 8 MiB; memory stays a few chunks),\n"
+     "resuming at the node's offset after a lost connection. A progress bar on a terminal.\n"
+     NODE_HELP},
     {"run",
      "usage: ward task run FILE|TASK_ID --id NAME [node options] [--json]\n"
      "\n"
@@ -193,7 +195,7 @@ static const char *allowed(const char *verb)
 static int parse_args(targs *a, int argc, char **argv)
 {
     a->max_bytes = (uint64_t)1 << 30;
-    a->chunk = (size_t)4 << 20;
+    a->chunk = (size_t)8 << 20;
     const char *ok = allowed(a->verb);
     for (int i = 2; i < argc; i++) {
         const char *s = argv[i];
@@ -1011,8 +1013,7 @@ static int task_upload(const struct cli_opts *o, targs *a)
     cli_id id;
     node_conn nc;
     memset(&nc, 0, sizeof nc);
-    char *csv = NULL;
-    size_t csv_len = 0;
+    FILE *csv_file = NULL;
     int rc = EXIT_FAIL;
     ward_task_slot_desc sd;
     if (load_envelope(a->pos[0], &m, NULL) != 0)
@@ -1043,14 +1044,32 @@ static int task_upload(const struct cli_opts *o, targs *a)
                 slot, (long long)have);
         goto out;
     }
-    if (cli_read_file(csv_path, (size_t)1 << 34, &csv, &csv_len) != WARD_OK) {
-        tc_fail("input");
+    FILE *in = strcmp(csv_path, "-") == 0 ? stdin : fopen(csv_path, "rb");
+    if (in == NULL) {
+        fprintf(stderr, "ward task upload: %s: %s\n", csv_path, strerror(errno));
         goto out;
     }
-    uint8_t sha[32];
-    char shah[65];
-    ward_hash(WARD_HASH_SHA256, csv, csv_len, sha);
-    tc_hex(sha, 32, shah, sizeof shah);
+    if (in != stdin)
+        csv_file = in;
+    /* A regular file's size gives the progress bar its end and refuses early what the slot
+     * cannot take; a pipe is only known once read. */
+    uint64_t size = TC_SIZE_UNKNOWN;
+    struct stat sb;
+    if (fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        size = (uint64_t)sb.st_size;
+        char aad[WARD_TASK_AAD_MAX + 1];
+        size_t al = 0, ctl = 0;
+        if (size <= (uint64_t)SIZE_MAX &&
+            ward_task_slot_aad(m, slot, aad, sizeof aad, &al) == WARD_OK)
+            ctl = ward_stream_encrypted_size((size_t)size, 0, al);
+        if (size == 0 || ctl == 0 || (uint64_t)ctl > sd.max_bytes) {
+            fprintf(stderr, "ward task upload: %s: %llu bytes %s\n", csv_path,
+                    (unsigned long long)size,
+                    size == 0 ? "(an empty input is refused)"
+                              : "do not fit the slot's max_bytes once encrypted");
+            goto out;
+        }
+    }
     if (!o->json) {
         char tpk[17];
         tc_hex(keys.task_pk, 8, tpk, sizeof tpk);
@@ -1063,27 +1082,30 @@ static int task_upload(const struct cli_opts *o, targs *a)
     char label[96];
     snprintf(label, sizeof label, "upload %.40s", slot);
     tc_upload_stats us;
-    if (tc_upload(nc.cl, id.name, ward_task_id(m), slot, keys.task_pk, (const uint8_t *)csv,
-                  csv_len, a->chunk, a->no_progress ? NULL : label, &us) != 0)
+    tc_source src = tc_source_file(in, size);
+    if (tc_upload(nc.cl, id.name, ward_task_id(m), slot, keys.task_pk, &src, a->chunk,
+                  a->no_progress ? NULL : label, &us) != 0)
         goto out;
+    char shah[65];
+    tc_hex(us.pt_sha256, 32, shah, sizeof shah);
     if (o->json) {
         json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:b}", "task_id",
                               ward_task_id(m), "slot", slot, "plaintext_bytes",
-                              (json_int_t)csv_len, "ciphertext_bytes", (json_int_t)us.ct_len,
+                              (json_int_t)us.pt_len, "ciphertext_bytes", (json_int_t)us.ct_len,
                               "chunks", (json_int_t)us.chunks, "resumes",
                               (json_int_t)us.resumes, "plaintext_sha256", shah, "complete", 1);
         print_json(j);
         json_decref(j);
     } else {
-        printf("slot %s: %zu bytes of CSV (SHA-256 %s)\n  encrypted to the task key: %zu "
+        printf("slot %s: %llu bytes of CSV (SHA-256 %s)\n  encrypted to the task key: %llu "
                "bytes, uploaded in %zu chunks%s; the slot is complete\n",
-               slot, csv_len, shah, us.ct_len, us.chunks, us.resumes > 0 ? " (resumed)" : "");
+               slot, (unsigned long long)us.pt_len, shah, (unsigned long long)us.ct_len,
+               us.chunks, us.resumes > 0 ? " (resumed)" : "");
     }
     rc = EXIT_OK;
 out:
-    if (csv != NULL)
-        ward_wipe(csv, csv_len);
-    free(csv);
+    if (csv_file != NULL)
+        fclose(csv_file);
     json_decref(task);
     tc_task_keys_free(&keys);
     ward_task_manifest_free(m);

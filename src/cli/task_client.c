@@ -69,8 +69,8 @@ ward_err tc_request(cli_client *c, const char *method, const char *path, const v
 }
 
 /* Prints wardd's error (code, message, request id) and keeps it in tc_last_error. */
-static void report_http(const char *who, const char *method, const char *path, long status,
-                        const json_t *j, int not_json)
+void tc_report_http(const char *who, const char *method, const char *path, long status,
+                    const json_t *j, int not_json)
 {
     const char *code = json_string_value(json_object_get(j, "error"));
     const char *msg = json_string_value(json_object_get(j, "message"));
@@ -96,7 +96,7 @@ json_t *tc_call(cli_client *c, const char *who, const char *method, const char *
     }
     if (status == want && j != NULL)
         return j;
-    report_http(who, method, path, status, j, status == want);
+    tc_report_http(who, method, path, status, j, status == want);
     json_decref(j);
     return NULL;
 }
@@ -276,9 +276,15 @@ out:
     return rc;
 }
 
+void tc_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 /* ---- progress -------------------------------------------------------------------------------- */
 
-static double now_s(void)
+double tc_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -291,30 +297,36 @@ void tc_bar_start(tc_bar *b, const char *label, uint64_t total)
     b->on = label != NULL && isatty(STDERR_FILENO);
     b->label = label;
     b->total = total;
-    b->t0 = now_s();
+    b->t0 = tc_now_s();
 }
 
 void tc_bar_update(tc_bar *b, uint64_t done)
 {
     if (!b->on)
         return;
-    double t = now_s();
-    if (t - b->last < 0.1 && done < b->total)
+    if (done > b->done)
+        b->done = done;
+    double t = tc_now_s();
+    if (t - b->last < 0.1 && (b->total == 0 || done < b->total))
         return;
     b->last = t;
+    double el = t - b->t0;
+    double mib = (double)done / 1048576.0, rate = el > 0 ? mib / el : 0.0;
+    if (b->total == 0) { /* a pipe: no end known, so no bar */
+        fprintf(stderr, "\r%s %8.1f MiB %7.1f MiB/s", b->label, mib, rate);
+        fflush(stderr);
+        return;
+    }
     enum { WIDTH = 30 };
-    uint64_t total = b->total != 0 ? b->total : 1;
-    if (done > total)
-        done = total;
-    int fill = (int)((double)done / (double)total * WIDTH);
+    if (done > b->total)
+        done = b->total;
+    int fill = (int)((double)done / (double)b->total * WIDTH);
     char bar[WIDTH + 1];
     for (int i = 0; i < WIDTH; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
-    double el = t - b->t0;
     fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f MiB %7.1f MiB/s", b->label, bar,
-            100.0 * (double)done / (double)total, (double)done / 1048576.0,
-            el > 0 ? (double)done / 1048576.0 / el : 0.0);
+            100.0 * (double)done / (double)b->total, mib, rate);
     fflush(stderr);
 }
 
@@ -322,175 +334,10 @@ void tc_bar_end(tc_bar *b)
 {
     if (!b->on)
         return;
-    tc_bar_update(b, b->total);
+    b->last = 0;
+    tc_bar_update(b, b->total != 0 ? b->total : b->done);
     fputc('\n', stderr);
     b->on = 0;
-}
-
-/* ---- uploads --------------------------------------------------------------------------------- */
-
-typedef struct up_progress {
-    tc_bar *bar;
-    uint64_t base;
-} up_progress;
-
-static void on_up_progress(void *arg, uint64_t done, uint64_t total)
-{
-    (void)total;
-    up_progress *p = arg;
-    tc_bar_update(p->bar, p->base + done);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-#define UPLOAD_RETRIES 5
-
-/* 1 if the node reports slot complete with exactly len bytes. */
-static int slot_complete(cli_client *c, const char *who, const char *task_id, const char *slot,
-                         size_t len)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/tasks/%s", task_id);
-    json_t *j = tc_call(c, who, "GET", path, NULL, 0, 200);
-    const json_t *slots = json_object_get(j, "slots");
-    int ok = 0;
-    for (size_t i = 0; i < json_array_size(slots); i++) {
-        const json_t *s = json_array_get(slots, i);
-        const char *n = json_string_value(json_object_get(s, "name"));
-        if (n != NULL && strcmp(n, slot) == 0)
-            ok = json_is_true(json_object_get(s, "complete")) &&
-                 json_integer_value(json_object_get(s, "bytes")) == (json_int_t)len;
-    }
-    json_decref(j);
-    return ok;
-}
-
-/* Tests make the client "lose" the reply of chunk N (it sends it again, as after a lost
- * connection), to exercise the resume at the node's offset. */
-static long lost_reply_chunk(void)
-{
-    const char *s = getenv("WARD_TEST_LOSE_REPLY");
-    if (s == NULL || s[0] < '0' || s[0] > '9')
-        return -1;
-    return strtol(s, NULL, 10);
-}
-
-int tc_upload(cli_client *c, const char *who, const char *task_id, const char *slot,
-              const uint8_t task_pk[WARD_X25519_LEN], const uint8_t *data, size_t len,
-              size_t chunk, const char *bar_label, tc_upload_stats *st)
-{
-    memset(st, 0, sizeof *st);
-    char aad[WARD_TASK_AAD_MAX + 1];
-    int an = snprintf(aad, sizeof aad, "%s%s/%s", WARD_TASK_AAD_PREFIX, task_id, slot);
-    if (an < 0 || (size_t)an >= sizeof aad || chunk == 0)
-        return tc_fail_msg("bad slot name or chunk size", slot);
-    double t0 = now_s();
-    uint8_t *ct = NULL;
-    size_t ctl = 0;
-    if (ward_stream_seal(task_pk, 0, (const uint8_t *)aad, (size_t)an, data, len, &ct, &ctl) !=
-        WARD_OK)
-        return tc_fail("encrypting the input");
-    double t1 = now_s();
-    st->seal_s = t1 - t0;
-    st->ct_len = ctl;
-    tc_bar bar;
-    tc_bar_start(&bar, bar_label, ctl);
-    up_progress prog = {&bar, 0};
-    cli_client_set_progress(c, bar.on ? on_up_progress : NULL, &prog);
-    long lose = lost_reply_chunk();
-    int rc = -1, retries = 0, resent = 0;
-    size_t off = 0, sent = 0;
-    for (;;) {
-        size_t n = ctl - off < chunk ? ctl - off : chunk;
-        int final = off + n == ctl;
-        char path[256];
-        snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", task_id, slot, off,
-                 final ? "&final=1" : "");
-        prog.base = off;
-        long status = 0;
-        json_t *j = NULL;
-        if (tc_request(c, "PUT", path, ct + off, n, &status, &j) != WARD_OK) {
-            resent = 1;
-            if (++retries > UPLOAD_RETRIES) {
-                tc_fail("upload: giving up after the connection failed");
-                break;
-            }
-            tc_bar_end(&bar);
-            fprintf(stderr, "%s: upload: %s; retrying (%d of %d)\n", tc_prog, ward_errmsg(),
-                    retries, UPLOAD_RETRIES);
-            sleep_ms(200L << retries);
-            bar.on = bar_label != NULL && isatty(STDERR_FILENO);
-            continue;
-        }
-        const char *code = json_string_value(json_object_get(j, "error"));
-        if (status == 409 && code != NULL && strcmp(code, "offset_mismatch") == 0) {
-            json_int_t at = json_integer_value(json_object_get(j, "offset"));
-            json_decref(j);
-            if (at < 0 || (uint64_t)at > ctl || ++st->resumes > 64) {
-                tc_fail_msg("upload: the node holds more than this input", slot);
-                break;
-            }
-            fprintf(stderr, "%s: upload: the node has %lld bytes of slot %s: resuming there\n",
-                    tc_prog, (long long)at, slot);
-            off = (size_t)at;
-            if (off == ctl) { /* all stored; only the final mark may be missing */
-                snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu&final=1",
-                         task_id, slot, off);
-                j = tc_call(c, who, "PUT", path, NULL, 0, 200);
-                if (j != NULL && json_is_true(json_object_get(j, "complete")))
-                    rc = 0;
-                else if (j != NULL)
-                    tc_fail_msg("upload: the node did not mark the slot complete", slot);
-                json_decref(j);
-                break;
-            }
-            continue;
-        }
-        if (status == 409 && final && resent && code != NULL && strcmp(code, "state") == 0 &&
-            slot_complete(c, who, task_id, slot, ctl)) {
-            json_decref(j); /* the lost reply was the final one: the node has it all */
-            rc = 0;
-            break;
-        }
-        if (status != 200 || j == NULL) {
-            report_http(who, "PUT", path, status, j, status == 200);
-            json_decref(j);
-            break;
-        }
-        retries = 0;
-        json_int_t got = json_integer_value(json_object_get(j, "offset"));
-        int complete = json_is_true(json_object_get(j, "complete"));
-        json_decref(j);
-        if (got < 0 || (size_t)got != off + n || (final && !complete)) {
-            tc_fail_msg("upload: the node stored something else than was sent", slot);
-            break;
-        }
-        st->chunks++;
-        if (lose >= 0 && sent++ == (size_t)lose) {
-            lose = -1;
-            resent = 1;
-            fprintf(stderr, "%s: upload: (test) the reply of chunk %zu is lost\n", tc_prog,
-                    st->chunks - 1);
-            continue; /* send the same chunk again: the node answers offset_mismatch */
-        }
-        off += n;
-        if (final) {
-            rc = 0;
-            break;
-        }
-    }
-    cli_client_set_progress(c, NULL, NULL);
-    if (rc == 0)
-        tc_bar_end(&bar);
-    else if (bar.on)
-        fputc('\n', stderr);
-    st->send_s = now_s() - t1;
-    free(ct);
-    return rc;
 }
 
 /* ---- results --------------------------------------------------------------------------------- */
@@ -570,7 +417,7 @@ static int fetch_piece(cli_client *c, const char *who, const char *task_id, uint
     ward_err err = WARD_OK;
     for (int attempt = 0; attempt < FETCH_TRIES; attempt++) {
         if (attempt > 0)
-            sleep_ms(200L << attempt);
+            tc_sleep_ms(200L << attempt);
         err = cli_client_request(c, "GET", path, NULL, 0, out);
         if (err == WARD_OK)
             break;
@@ -583,7 +430,7 @@ static int fetch_piece(cli_client *c, const char *who, const char *task_id, uint
     if (out->status == 200 && out->len > 0)
         return 0;
     json_t *j = json_loadb(out->body, out->len, 0, NULL);
-    report_http(who, "GET", path, out->status, j, out->status == 200);
+    tc_report_http(who, "GET", path, out->status, j, out->status == 200);
     json_decref(j);
     cli_resp_free(out);
     return -1;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -110,20 +111,51 @@ int tc_task_keys_equal(const tc_task_keys *a, const tc_task_keys *b);
 
 /* ---- inputs ---------------------------------------------------------------------------------- */
 
+/* Where an input's plaintext comes from, read piece by piece: read(arg, buf, cap, &got) puts
+ * up to cap bytes in buf, got 0 at the end; 0, or -1 with a reason in err (the upload prints
+ * it). size: the plaintext length when known beforehand (for the progress bar), else
+ * TC_SIZE_UNKNOWN. */
+#define TC_SIZE_UNKNOWN UINT64_MAX
+typedef struct tc_source {
+    int (*read)(void *arg, uint8_t *buf, size_t cap, size_t *got, char *err, size_t err_cap);
+    void *arg;
+    uint64_t size;
+} tc_source;
+
+/* A buffer in memory (p must outlive the upload). */
+typedef struct tc_mem_source {
+    const uint8_t *p;
+    size_t len, off;
+} tc_mem_source;
+tc_source tc_source_mem(tc_mem_source *m, const void *p, size_t len);
+/* A stream (a file or stdin); size as for tc_source. */
+tc_source tc_source_file(FILE *f, uint64_t size);
+
 typedef struct tc_upload_stats {
-    size_t ct_len;
+    uint64_t pt_len, ct_len;
+    uint8_t pt_sha256[32]; /* of the plaintext read, computed as it was encrypted */
     size_t chunks;  /* PUT requests that stored bytes */
     size_t resumes; /* times the upload went on at the node's offset */
-    double seal_s, send_s;
+    double seal_s;  /* reading, hashing and encrypting (overlapped with the sending) */
+    double send_s;  /* the whole upload, wall time */
 } tc_upload_stats;
 
-/* Encrypts data to task_pk with the slot's associated data and uploads it from offset 0 in
- * chunks of `chunk` bytes. A lost connection or reply is retried (a few times, backing off);
- * a 409 offset_mismatch resumes at the node's offset. bar_label: a progress bar on stderr with
- * this label (NULL: none). 0, or -1 after printing why. */
+/* Reads src, encrypts it to task_pk with the slot's associated data and uploads the stream
+ * from offset 0 in PUTs of `chunk` ciphertext bytes, as it is produced: a second thread reads,
+ * hashes and encrypts the next chunk while this one is sent, so memory stays a few chunks
+ * whatever the input's size. A lost connection or reply is retried (a few times, backing
+ * off); a 409 offset_mismatch resumes at the node's offset, which must lie within the chunk
+ * being sent (the earlier ones are gone). bar_label: a progress bar on stderr with this label
+ * (NULL: none). 0, or -1 after printing why. */
 int tc_upload(cli_client *c, const char *who, const char *task_id, const char *slot,
-              const uint8_t task_pk[WARD_X25519_LEN], const uint8_t *data, size_t len,
-              size_t chunk, const char *bar_label, tc_upload_stats *st);
+              const uint8_t task_pk[WARD_X25519_LEN], const tc_source *src, size_t chunk,
+              const char *bar_label, tc_upload_stats *st);
+
+/* Internal helpers shared by task_client.c and task_upload.c. */
+void tc_report_http(const char *who, const char *method, const char *path, long status,
+                    const json_t *j, int not_json);
+double tc_now_s(void);
+void tc_sleep_ms(long ms);
 
 /* ---- results --------------------------------------------------------------------------------- */
 
@@ -159,7 +191,8 @@ ward_err tc_inputs_digest(const ward_task_manifest *m, const uint8_t (*sha256)[3
 typedef struct tc_bar {
     int on;
     const char *label;
-    uint64_t total;
+    uint64_t total; /* 0: unknown (a pipe) */
+    uint64_t done;
     double t0, last;
 } tc_bar;
 void tc_bar_start(tc_bar *b, const char *label, uint64_t total);
