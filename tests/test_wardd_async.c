@@ -8,7 +8,8 @@
  * have been served before the run ended (the run's completion records done/failed/cancelled
  * before its reply), so seeing it proves the node answered during the run; with the old
  * synchronous run it could not happen. Then: a second run is refused, a cancel by quorum ends a
- * running task `cancelled` (and the run's reply says so), a client that goes away does not
+ * running task `cancelled` (and the run's reply says so), also while the TA computes a query
+ * that would not end for ages (the cancel interrupts the instance), a client that goes away does not
  * disturb the run, and SIGTERM during a run ends wardd cleanly (exit status 0, which a
  * sanitizer build turns non-zero on a leak or a use after free). */
 #include <errno.h>
@@ -125,7 +126,7 @@ static char *state_of(const task *t)
     return s;
 }
 
-static void new_task(task *t)
+static void new_task_q(task *t, const char *query)
 {
     uint8_t rid[16];
     assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
@@ -138,7 +139,7 @@ static void new_task(task *t)
     json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:I}, {s:s, s:s, "
                           "s:I}], s:[{s:s, s:s}], s:I, s:s}",
                           "version", 1, "task_id", t->id, "creator", a, "function", "builtin",
-                          "sql", "params", "query", QUERY, "inputs", "slot", "a", "owner", a,
+                          "sql", "params", "query", query, "inputs", "slot", "a", "owner", a,
                           "max_bytes", (json_int_t)SLOT_MAX, "slot", "b", "owner", b,
                           "max_bytes", (json_int_t)SLOT_MAX, "recipients", "identity", c,
                           "x25519", x, "expires_at", (json_int_t)g_expires, "retention",
@@ -194,14 +195,19 @@ static void upload(const task *t, const tu_party *who, const char *slot, const c
     free(ct);
 }
 
-static void ready_task(task *t)
+static void ready_task_q(task *t, const char *query, const char *csv_a, const char *csv_b)
 {
-    new_task(t);
-    upload(t, &g_a, "a", g_csv_a);
-    upload(t, &g_b, "b", g_csv_b);
+    new_task_q(t, query);
+    upload(t, &g_a, "a", csv_a);
+    upload(t, &g_b, "b", csv_b);
     char *s = state_of(t);
     assert_string_equal(s, "collecting");
     free(s);
+}
+
+static void ready_task(task *t)
+{
+    ready_task_q(t, QUERY, g_csv_a, g_csv_b);
 }
 
 /* ---- the POST run in the background (curl multi) -------------------------------------------- */
@@ -454,6 +460,54 @@ static void test_cancel_during_run(void **state)
     free(r.body);
 }
 
+/* A query that would run for ages (a recursive count to 1e15: no result piece until it ends,
+ * so nothing in the TA's computation looks at a stop) is cancelled by quorum. wardd runs with a
+ * TA call timeout of a day (WARDD_TA_CALL_TIMEOUT_MS): the run's reply, `cancelled`, can only
+ * come because the cancel interrupted the TA, not because a timeout ended the call. */
+static void test_cancel_endless_query(void **state)
+{
+    (void)state;
+    static const char endless[] =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < "
+        "1000000000000000) SELECT COUNT(*) AS n FROM c";
+    task t;
+    ready_task_q(&t, endless, "id,region\n1,east\n", "id,amount\n1,5\n");
+    char path[160], cpath[160];
+    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
+    snprintf(cpath, sizeof cpath, "/v1/tasks/%s/cancel", t.id);
+    bg b;
+    bg_start(&b, &g_analyst, path);
+    wait_running(&b, &t);
+    tu_resp r = tu_party_request(&W, &g_a, "POST", cpath, NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    r = tu_party_request(&W, &g_b, "POST", cpath, NULL, 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = tu_resp_json(&r);
+    free(r.body);
+    assert_string_equal(state_in(j), "cancelled");
+    json_decref(j);
+
+    bg_finish(&b);
+    assert_int_equal(b.result, CURLE_OK);
+    assert_int_equal(b.r.status, 200);
+    j = tu_resp_json(&b.r);
+    assert_string_equal(state_in(j), "cancelled");
+    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    const char *why = json_string_value(json_object_get(j, "reason"));
+    print_message("    run reply: cancelled (%s)\n", why != NULL ? why : "-");
+    assert_true(why == NULL || (strstr(why, "did not answer") == NULL &&
+                                strstr(why, "timeout") == NULL));
+    json_decref(j);
+    bg_free(&b);
+    char *s = state_of(&t);
+    assert_string_equal(s, "cancelled");
+    free(s);
+    r = tu_party_request(&W, NULL, "GET", "/healthz", NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+}
+
 /* The client that posted the run goes away while it runs: the run still ends (done), and the
  * node keeps serving. */
 static void test_client_gone(void **state)
@@ -530,6 +584,8 @@ static void test_sigterm_during_run(void **state)
 static int group_setup(void **state)
 {
     (void)state;
+    /* only an interrupt can end a TA's call in time (test_cancel_endless_query) */
+    setenv("WARDD_TA_CALL_TIMEOUT_MS", "86400000", 1);
     return tu_wardd_start(&W);
 }
 
@@ -553,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_setup),
         cmocka_unit_test(test_serves_during_run),
         cmocka_unit_test(test_cancel_during_run),
+        cmocka_unit_test(test_cancel_endless_query),
         cmocka_unit_test(test_client_gone),
         cmocka_unit_test(test_sigterm_during_run),
     };

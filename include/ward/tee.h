@@ -70,10 +70,21 @@ ward_err ward_tee_create(ward_tee *tee, ward_tee_image *img, const ward_tee_limi
 
 /* Calls the TA's call_id with in; writes its response to out. Returns the TA's own result, or
  * WARD_ERR_DEAD (the instance died: the message says how, e.g. killed by the sandbox for a
- * forbidden system call), WARD_ERR_TIMEOUT (the instance was killed), WARD_ERR_OVERFLOW
- * (message larger than max_message or out_cap). One call at a time per instance. */
+ * forbidden system call, or "the instance was interrupted" after ward_tee_interrupt),
+ * WARD_ERR_TIMEOUT (the instance was killed), WARD_ERR_OVERFLOW (message larger than
+ * max_message or out_cap). One call at a time per instance. */
 ward_err ward_tee_call(ward_tee_instance *inst, uint32_t call_id, const uint8_t *in,
                        size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Kills the instance's process at once, from any thread, and makes a ward_tee_call in progress
+ * on another thread (computing, or serving an ocall) return WARD_ERR_DEAD with the message
+ * "the instance was interrupted" as soon as it next waits for the TA; every later call fails
+ * the same way. The TA gets no chance to wipe anything: its memory goes with its process. On an
+ * idle instance, or twice, it is harmless. It must not race ward_tee_destroy of the same
+ * instance (the owner destroys it, as ever, once the call has returned); destroy then returns
+ * WARD_OK and its event says "the instance was interrupted" (the host's own decision, not a TA
+ * failure), unless the TA had died of something else before. */
+ward_err ward_tee_interrupt(ward_tee_instance *inst);
 
 /* Asks the TA to wipe its secrets and exit, then kills it if it does not, reaps it, and wipes
  * and unmaps the ring. Always frees inst. Returns how the instance ended. */
@@ -101,7 +112,8 @@ ward_err ward_tee_warm_pool(ward_tee *tee, ward_tee_image *img, unsigned n,
 typedef enum ward_tee_event_kind {
     WARD_TEE_EVENT_CREATED = 1,   /* an instance started; result: WARD_OK or why it could not */
     WARD_TEE_EVENT_DESTROYED,     /* result: how it ended (WARD_OK, or WARD_ERR_DEAD: killed by
-                                     the sandbox, crashed, ... as ward_tee_destroy returns it) */
+                                     the sandbox, crashed, ... as ward_tee_destroy returns it;
+                                     WARD_OK with a message after ward_tee_interrupt) */
     WARD_TEE_EVENT_KEY_RELEASED,  /* a sealing key was derived for the instance (or refused) */
     WARD_TEE_EVENT_REPORT         /* a report was signed for the instance (or refused) */
 } ward_tee_event_kind;
@@ -112,7 +124,8 @@ typedef struct ward_tee_event {
     const uint8_t *measurement;  /* 32 bytes */
     const uint8_t *instance_id;  /* 16 bytes; NULL when creation failed before one existed */
     ward_err result;
-    const char *message;         /* why, when result != WARD_OK; "" otherwise. Never secret. */
+    const char *message;         /* why, when result != WARD_OK; otherwise "" or a note (an
+                                    interrupted instance). Never secret. */
 } ward_tee_event;
 
 /* Called synchronously on the thread that caused the event. It must not call back into the

@@ -17,8 +17,9 @@
  * failed), destroys the instance and replies. Wardd's task table, metrics and HTTP objects stay
  * on the loop thread. A cancel, the expiry sweep or shutdown cannot destroy an instance the
  * worker is calling into: they ask the worker to stop (checked between input pieces and at every
- * result piece the TA hands over), and the completion sees the task already final and leaves
- * it so. */
+ * result piece the TA hands over) and interrupt the instance (ward_tee_interrupt: its process
+ * is killed, so a query the TA is computing ends at once and the worker's call returns), and
+ * the completion sees the task already final and leaves it so, and destroys the instance. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -241,6 +242,18 @@ static void fail_task(wardd *d, const char *id, const char *reason, const char *
     rt_kill(rt_find(d, id));
 }
 
+/* The TA's call timeout: the TEE's default (0), unless a test sets WARDD_TA_CALL_TIMEOUT_MS
+ * (one so long that only an interrupt can end a query in time). */
+static uint32_t ta_call_timeout_ms(void)
+{
+    const char *env = getenv("WARDD_TA_CALL_TIMEOUT_MS");
+    if (env == NULL)
+        return 0;
+    char *end = NULL;
+    unsigned long v = strtoul(env, &end, 10);
+    return end != env && *end == 0 && v >= 1000 && v <= 86400000ul ? (uint32_t)v : 0;
+}
+
 /* Starts the task's TA instance and gets its init outputs and evidence. On failure the task
  * becomes failed (reason logged and recorded). */
 static void start_instance(wardd *d, const ward_task_manifest *m, const char *actor)
@@ -267,7 +280,9 @@ static void start_instance(wardd *d, const ward_task_manifest *m, const char *ac
         d->rt = nr;
         d->cap_rt = nc;
     }
-    if (ward_tee_create(d->tee, img, NULL, wardd_ta_ocall, &rt->sink, &rt->inst) != WARD_OK) {
+    ward_tee_limits lim = {0};
+    lim.call_timeout_ms = ta_call_timeout_ms();
+    if (ward_tee_create(d->tee, img, &lim, wardd_ta_ocall, &rt->sink, &rt->inst) != WARD_OK) {
         snprintf(reason, sizeof reason, "TA instance: %s", ward_errmsg());
         goto fail;
     }
@@ -731,9 +746,14 @@ struct run_job {
     char reason[WARD_TASK_REASON_MAX + 1];
 };
 
+/* The flag first: the worker, seeing its call fail, must know it was stopped (its reason says
+ * so, and it asks the dead TA nothing more). The instance stays the worker's to call and the
+ * completion's to destroy; the interrupt only kills its process. */
 static void job_stop(run_job *j)
 {
     __atomic_store_n(&j->stop, 1, __ATOMIC_RELEASE);
+    if (j->rt->inst != NULL)
+        (void)ward_tee_interrupt(j->rt->inst);
 }
 
 static int job_stopping(run_job *j)
@@ -1059,8 +1079,7 @@ static void stop_runs(wardd *d, int answer)
         }
         job_stop(j);
     }
-    /* A worker inside the TA's own computation notices at its next result piece, or when the
-     * instance's call timeout ends the call. */
+    /* Each worker's instance was interrupted: its call returns without waiting for the TA. */
     int answered = 0;
     for (size_t i = 0; i < d->n_rt; i++) {
         run_job *j = d->rt[i]->job;

@@ -30,9 +30,18 @@
  *   then execveat(4, "", {name, NULL}, {NULL}, AT_EMPTY_PATH).
  *
  * Waiting: the host sleeps on the ring's futex in slices of at most 20 ms and checks the pidfd
- * between slices, so a dead TA is noticed; past call_timeout_ms the TA is killed and reaped. */
+ * between slices, so a dead TA is noticed; past call_timeout_ms the TA is killed and reaped.
+ *
+ * Interrupt (ward_tee_interrupt, from any thread while another one calls): a flag, SIGKILL
+ * through the pidfd, and a FUTEX_WAKE on the turn word. The pidfd names this very process: once
+ * the calling thread (or destroy) has reaped it, the signal fails with ESRCH and cannot reach a
+ * process that reused the pid. The wake ends the caller's sleep; the caller sees the flag, reaps
+ * the TA and returns. A wake that comes just before the caller goes to sleep is lost, which
+ * costs at most one slice. Reaping, the ring and the descriptors stay the calling thread's and
+ * destroy's, as before. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <poll.h>
@@ -228,9 +237,18 @@ static void host_filter(ward_bpf *b)
 
 /* ---- death ----------------------------------------------------------------------------------- */
 
+int ward__proc_interrupted(const ward_tee_instance *inst)
+{
+    return __atomic_load_n(&inst->interrupted, __ATOMIC_SEQ_CST);
+}
+
 static void describe_exit(ward_tee_instance *inst, const siginfo_t *si)
 {
-    if (si->si_code == CLD_EXITED) {
+    if (si->si_code == CLD_KILLED && si->si_status == SIGKILL && ward__proc_interrupted(inst)) {
+        /* ours: the host ended it on purpose, the sandbox did not */
+        inst->by_interrupt = 1;
+        snprintf(inst->reason, sizeof inst->reason, "the instance was interrupted");
+    } else if (si->si_code == CLD_EXITED) {
         snprintf(inst->reason, sizeof inst->reason, "the instance exited with status %d",
                  si->si_status);
     } else if (si->si_status == SIGSYS) {
@@ -302,6 +320,24 @@ static ward_err dead_error(const ward_tee_instance *inst)
 {
     return ward_err_set(inst->dead_err != WARD_OK ? inst->dead_err : WARD_ERR_DEAD, "%s",
                         inst->reason);
+}
+
+void ward__proc_interrupt(ward_tee_instance *inst)
+{
+    __atomic_store_n(&inst->interrupted, 1, __ATOMIC_SEQ_CST);
+    if (inst->pidfd >= 0)
+        (void)pidfd_send_signal(inst->pidfd, SIGKILL, NULL, 0);
+    if (inst->hdr != NULL)
+        syscall(SYS_futex, &inst->hdr->turn, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* The calling thread's side of an interrupt: the TA is dying of SIGKILL (sent again, and to a
+ * sim TA's group, in case it was not yet); reap it and say how it ended. */
+static ward_err interrupted_end(ward_tee_instance *inst)
+{
+    kill_now(inst);
+    reap(inst, 1);
+    return dead_error(inst);
 }
 
 /* Kills, reaps and marks the instance dead with err and a reason. */
@@ -456,7 +492,25 @@ out:
 
 /* ---- waiting and messages ------------------------------------------------------------------ */
 
-/* Waits for the TA's turn to end. OK, or DEAD / TIMEOUT with the instance killed and reaped. */
+/* One wait of at most about slice_ns for the host's turn (after spinning spin_ns). Unlike
+ * ward_ring_wait, a wake-up without the turn ends it, so that an interrupt is seen at once. */
+static int host_wait(ward_tee_instance *inst, uint64_t spin_ns, uint64_t slice_ns)
+{
+    ward_ring_hdr *h = inst->hdr;
+    if (spin_ns != 0 &&
+        ward_ring_wait(h, WARD_RING_TURN_HOST, &h->host_sleeping, spin_ns, spin_ns))
+        return 1;
+    struct timespec ts = {(time_t)(slice_ns / 1000000000u), (long)(slice_ns % 1000000000u)};
+    ward_ring_store(&h->host_sleeping, 1);
+    uint32_t cur = ward_ring_load(&h->turn);
+    if (cur != WARD_RING_TURN_HOST && !ward__proc_interrupted(inst))
+        syscall(SYS_futex, &h->turn, FUTEX_WAIT, cur, &ts, NULL, 0);
+    ward_ring_store(&h->host_sleeping, 0);
+    return ward_ring_load(&h->turn) == WARD_RING_TURN_HOST;
+}
+
+/* Waits for the TA's turn to end. OK, or DEAD / TIMEOUT with the instance killed and reaped
+ * (DEAD "interrupted" after ward_tee_interrupt). */
 static ward_err wait_host_turn_ms(ward_tee_instance *inst, uint32_t timeout_ms)
 {
     uint64_t spin = inst->limits.switchless ? (uint64_t)inst->limits.spin_us * 1000u : 0;
@@ -469,9 +523,11 @@ static ward_err wait_host_turn_ms(ward_tee_instance *inst, uint32_t timeout_ms)
             slice = limit - el;
         if (slice == 0)
             slice = 1;
-        if (ward_ring_wait(inst->hdr, WARD_RING_TURN_HOST, &inst->hdr->host_sleeping, spin, slice))
+        if (host_wait(inst, spin, slice))
             return WARD_OK;
         spin = 0;
+        if (ward__proc_interrupted(inst))
+            return interrupted_end(inst);
         if (!ward__proc_alive(inst))
             return dead_error(inst);
         if (ward_ring_now_ns() - start >= limit)
@@ -606,6 +662,8 @@ ward_err ward__proc_call(ward_tee_instance *inst, uint32_t call_id, const uint8_
 {
     if (inst->dead)
         return dead_error(inst);
+    if (ward__proc_interrupted(inst))
+        return interrupted_end(inst);
     follow_caller(inst);
     give_ta(inst, WARD_MSG_CALL, call_id, 0, in, in_len);
     unsigned errors = 0;
@@ -677,7 +735,8 @@ ward_err ward__proc_destroy(ward_tee_instance *inst)
 {
     ward_err result = WARD_OK;
     if (inst->pidfd >= 0) {
-        if (!inst->dead && !__atomic_load_n(&inst->busy, __ATOMIC_SEQ_CST) &&
+        const int interrupted = ward__proc_interrupted(inst);
+        if (!inst->dead && !interrupted && !__atomic_load_n(&inst->busy, __ATOMIC_SEQ_CST) &&
             ward_ring_load(&inst->hdr->turn) == WARD_RING_TURN_HOST) {
             give_ta(inst, WARD_MSG_DESTROY, 0, 0, NULL, 0);
             struct pollfd p = {inst->pidfd, POLLIN, 0};
@@ -691,6 +750,10 @@ ward_err ward__proc_destroy(ward_tee_instance *inst)
          * at worst a zombie now, is reaped) */
         if (!inst->tee->profile->sandboxed && inst->pid > 0 && !inst->reaped)
             kill(-inst->pid, SIGKILL);
+        if (interrupted) { /* its SIGKILL is on its way: no grace, no "did not exit" */
+            kill_now(inst);
+            reap(inst, 1);
+        }
         if (!reap(inst, 0)) {
             kill_now(inst);
             reap(inst, 1);
@@ -698,6 +761,8 @@ ward_err ward__proc_destroy(ward_tee_instance *inst)
                 snprintf(inst->reason, sizeof inst->reason,
                          "the instance did not exit when destroyed: it was killed");
             result = WARD_ERR_DEAD;
+        } else if (inst->by_interrupt) {
+            result = WARD_OK; /* ended as the host asked, like a destroy */
         } else if (was_dead || !inst->clean_exit) {
             result = inst->dead_err != WARD_OK ? inst->dead_err : WARD_ERR_DEAD;
         }

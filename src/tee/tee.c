@@ -640,14 +640,16 @@ void ward_tee_set_event_hook(ward_tee *tee, ward_tee_event_fn fn, void *arg)
 }
 
 /* Reports an event to the hook, keeping the caller's error message intact: the hook may well
- * call functions that set their own. */
+ * call functions that set their own. note: what the message says when result is WARD_OK. */
 static void emit_named(const ward_tee *tee, ward_tee_event_kind kind, const char *name,
-                       const uint8_t meas[32], const uint8_t *instance_id, ward_err result)
+                       const uint8_t meas[32], const uint8_t *instance_id, ward_err result,
+                       const char *note)
 {
     if (tee->on_event == NULL)
         return;
     char saved[512];
-    snprintf(saved, sizeof saved, "%s", result != WARD_OK ? ward_errmsg() : "");
+    snprintf(saved, sizeof saved, "%s",
+             result != WARD_OK ? ward_errmsg() : note != NULL ? note : "");
     ward_tee_event ev = {
         .kind = kind,
         .ta_name = name,
@@ -668,7 +670,7 @@ static void emit(const ward_tee *tee, ward_tee_event_kind kind, const ward_manif
         return;
     uint8_t meas[32];
     ward_manifest_measurement(m, meas);
-    emit_named(tee, kind, ward_manifest_name(m), meas, instance_id, result);
+    emit_named(tee, kind, ward_manifest_name(m), meas, instance_id, result, NULL);
 }
 
 static ward_err create_instance(ward_tee *tee, ward_tee_image *img, const ward_tee_limits *limits,
@@ -813,9 +815,21 @@ ward_err ward_tee_destroy(ward_tee_instance *inst)
     snprintf(name, sizeof name, "%s", ward_manifest_name(inst->img->manifest));
     ward_manifest_measurement(inst->img->manifest, meas);
     memcpy(id, inst->id, sizeof id);
+    const int interrupted = ward__proc_interrupted(inst);
     ward_err e = instance_discard(inst);
-    emit_named(tee, WARD_TEE_EVENT_DESTROYED, name, meas, id, e);
+    /* Interrupted is the host's own doing, not the TA's failure: WARD_OK (no ta.killed alarm),
+     * and the event says so. */
+    emit_named(tee, WARD_TEE_EVENT_DESTROYED, name, meas, id, e,
+               interrupted ? "the instance was interrupted" : NULL);
     return e;
+}
+
+ward_err ward_tee_interrupt(ward_tee_instance *inst)
+{
+    if (inst == NULL)
+        return ward_err_set(WARD_ERR_INVALID_ARG, "tee interrupt: no instance");
+    ward__proc_interrupt(inst);
+    return WARD_OK;
 }
 
 void ward_tee_instance_id(const ward_tee_instance *inst, uint8_t out[16])
@@ -825,7 +839,7 @@ void ward_tee_instance_id(const ward_tee_instance *inst, uint8_t out[16])
 
 int ward_tee_instance_alive(ward_tee_instance *inst)
 {
-    if (inst == NULL || inst->dead)
+    if (inst == NULL || inst->dead || ward__proc_interrupted(inst))
         return 0;
     if (__atomic_load_n(&inst->busy, __ATOMIC_SEQ_CST))
         return 1; /* a call in progress watches it */

@@ -101,6 +101,8 @@ struct ward_tee_instance {
     uint8_t *ocall_out;
 
     int busy;
+    int interrupted;       /* atomic: ward_tee_interrupt was called (from any thread) */
+    int by_interrupt;      /* the process died of that interrupt's SIGKILL */
     int warm;              /* started for a warm pool */
     int refill_after_call; /* taken from a warm pool: refill once it answered its first call */
     int dead;
@@ -129,6 +131,11 @@ ward_err ward__proc_call(ward_tee_instance *inst, uint32_t call_id, const uint8_
 ward_err ward__proc_destroy(ward_tee_instance *inst);
 /* 1 if the process still runs (reaps and records the reason if it died). */
 int ward__proc_alive(ward_tee_instance *inst);
+/* Marks the instance interrupted, kills its process and wakes the host side of the ring. Any
+ * thread; only reads what spawn set up and destroy tears down. */
+void ward__proc_interrupt(ward_tee_instance *inst);
+/* 1 once ward__proc_interrupt ran. */
+int ward__proc_interrupted(const ward_tee_instance *inst);
 
 /* ---- tee.c: services the host implements for the TA ----------------------------------------- */
 
