@@ -278,7 +278,8 @@ const char *ward_audit_outcome_name(ward_audit_outcome outcome); /* "success", .
 
 /* A ward_tee_event_fn (include/ward/tee.h) writing TA lifecycle events to the audit log arg
  * (a ward_audit *): ta.create, ta.destroy, key.release and ta.report, actor "node", object
- * "<ta name>/<instance id hex>", details {measurement, result, reason}. Install it with
+ * "<ta name>/<instance id hex>", details {measurement, result, reason} (reason: why it failed,
+ * or a note on a success such as "the instance was interrupted"). Install it with
  * ward_tee_set_event_hook(tee, ward_audit_tee_event, log). Queued asynchronously: a TA call
  * never waits for the disk; see "Durability". */
 struct ward_tee_event;

@@ -34,7 +34,7 @@ void ward_audit_tee_event(void *arg, const struct ward_tee_event *ev)
              inst ? inst : "-");
     json_t *d = json_pack("{s:s?, s:s, s:s?}", "measurement", meas, "result",
                           ward_err_name(ev->result), "reason",
-                          ev->result != WARD_OK && ev->message != NULL ? ev->message : NULL);
+                          ev->message != NULL && ev->message[0] != '\0' ? ev->message : NULL);
     char *details = d ? json_dumps(d, JSON_COMPACT) : NULL;
     ward_audit_record rec = {
         .actor = "node",
