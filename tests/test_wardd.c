@@ -301,7 +301,7 @@ static void test_metrics(void **state)
     tu_wardd_enroll(&W, "monitor", crt, "auditor");
     r = tu_wardd_request(&W, crt, key, "GET", "/metrics", NULL, 0);
     assert_int_equal(r.status, 200);
-    int saw_req = 0, saw_inf = 0, saw_start = 0, saw_warning = 0;
+    int saw_req = 0, saw_inf = 0, saw_start = 0, saw_warning = 0, saw_in = 0, saw_out = 0;
     char *save = NULL;
     for (char *line = strtok_r(r.body, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
@@ -334,8 +334,16 @@ static void test_metrics(void **state)
         if (strcmp(line, "wardd_attestation_verifications_total{result=\"warning\"}") == 0 &&
             v >= 1)
             saw_warning = 1;
+        /* the evidence posted to /verify earlier, and its verdict */
+        if (strcmp(line, "wardd_http_request_bytes_total{route=\"/v1/attestation/verify\"}") == 0 &&
+            v >= 100)
+            saw_in = 1;
+        if (strcmp(line, "wardd_http_response_bytes_total{route=\"/v1/attestation/verify\"}") ==
+                0 &&
+            v >= 100)
+            saw_out = 1;
     }
-    assert_true(saw_req && saw_inf && saw_start && saw_warning);
+    assert_true(saw_req && saw_inf && saw_start && saw_warning && saw_in && saw_out);
     free(r.body);
 }
 

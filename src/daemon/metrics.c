@@ -31,7 +31,8 @@ void wardd_metrics_init(wardd_metrics *m)
     m->start_time = (int64_t)time(NULL);
 }
 
-void wardd_metrics_request(wardd_metrics *m, wardd_route r, int status, double seconds)
+void wardd_metrics_request(wardd_metrics *m, wardd_route r, int status, double seconds,
+                           uint64_t bytes_in, uint64_t bytes_out)
 {
     if ((unsigned)r >= WARDD_ROUTE_COUNT)
         r = WARDD_ROUTE_OTHER;
@@ -55,6 +56,8 @@ void wardd_metrics_request(wardd_metrics *m, wardd_route r, int status, double s
     rt->bucket[b]++;
     rt->n++;
     rt->sum += seconds;
+    rt->bytes_in += bytes_in;
+    rt->bytes_out += bytes_out;
 }
 
 void wardd_metrics_verdict(wardd_metrics *m, wardd_verdict v)
@@ -137,6 +140,17 @@ int wardd_metrics_render(const wardd_metrics *m, char **out, size_t *len)
         sb_printf(&s, "wardd_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                   route_labels[r], (unsigned long long)m->route[r].n);
     }
+    sb_printf(&s, "# HELP wardd_http_request_bytes_total Request body bytes received, by "
+                  "route.\n"
+                  "# TYPE wardd_http_request_bytes_total counter\n");
+    for (int r = 0; r < WARDD_ROUTE_COUNT; r++)
+        sb_printf(&s, "wardd_http_request_bytes_total{route=\"%s\"} %llu\n", route_labels[r],
+                  (unsigned long long)m->route[r].bytes_in);
+    sb_printf(&s, "# HELP wardd_http_response_bytes_total Response body bytes sent, by route.\n"
+                  "# TYPE wardd_http_response_bytes_total counter\n");
+    for (int r = 0; r < WARDD_ROUTE_COUNT; r++)
+        sb_printf(&s, "wardd_http_response_bytes_total{route=\"%s\"} %llu\n", route_labels[r],
+                  (unsigned long long)m->route[r].bytes_out);
     sb_printf(&s, "# HELP wardd_attestation_verifications_total Evidence verifications, by "
                   "result (refused: the evidence or its nonce was refused before appraisal).\n"
                   "# TYPE wardd_attestation_verifications_total counter\n");

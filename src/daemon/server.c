@@ -94,13 +94,14 @@ static void finish(wardd *d, wardd_req *r, int status, const char *ctype, const 
     }
     if (buf == NULL) {
         status = 500;
+        len = 0;
         evhttp_send_reply(r->req, status, reason_phrase(status), NULL);
     } else {
         evhttp_send_reply(r->req, status, reason_phrase(status), buf);
         evbuffer_free(buf);
     }
     double secs = (double)(mono_ns() - r->start_ns) / 1e9;
-    wardd_metrics_request(&d->metrics, r->route, status, secs);
+    wardd_metrics_request(&d->metrics, r->route, status, secs, r->in_bytes, len);
     char st[16], ms[32];
     snprintf(st, sizeof st, "%d", status);
     snprintf(ms, sizeof ms, "%.3f", secs * 1000.0);
@@ -231,6 +232,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     memset(&r, 0, sizeof r);
     r.req = req;
     r.start_ns = mono_ns();
+    r.in_bytes = evbuffer_get_length(evhttp_request_get_input_buffer(req));
     r.route = WARDD_ROUTE_OTHER;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     r.method = method_name(cmd);

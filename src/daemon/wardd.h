@@ -70,6 +70,7 @@ typedef struct wardd_route_metrics {
     uint64_t bucket[WARDD_LATENCY_BUCKETS]; /* non-cumulative; rendered cumulative */
     uint64_t n;
     double sum; /* seconds */
+    uint64_t bytes_in, bytes_out; /* request and response bodies */
 } wardd_route_metrics;
 
 typedef struct wardd_metrics {
@@ -84,7 +85,8 @@ typedef struct wardd_metrics {
 
 const char *wardd_route_label(wardd_route r);
 void wardd_metrics_init(wardd_metrics *m);
-void wardd_metrics_request(wardd_metrics *m, wardd_route r, int status, double seconds);
+void wardd_metrics_request(wardd_metrics *m, wardd_route r, int status, double seconds,
+                           uint64_t bytes_in, uint64_t bytes_out);
 void wardd_metrics_verdict(wardd_metrics *m, wardd_verdict v);
 /* The Prometheus text exposition (version 0.0.4); *out malloc'd. */
 int wardd_metrics_render(const wardd_metrics *m, char **out, size_t *len);
@@ -135,6 +137,7 @@ typedef struct wardd_req {
     char peer[64];
     const char *method;
     int64_t start_ns;
+    uint64_t in_bytes; /* the request body's length as received */
     const char *allow;                    /* Allow header of a 405 (tasks routes) */
     int has_client;                       /* a client certificate was presented */
     uint8_t client[WARD_SHA256_LEN];      /* its SHA-256(SPKI): the caller's identity */
