@@ -411,7 +411,12 @@ int main(int argc, char **argv)
     char *dir_alloc = NULL, *builtin_alloc = NULL;
     rc = start(&d, &o, &dir_alloc, &builtin_alloc);
     if (rc == 0) {
-        audit_event(&d, "node.start");
+        wardd_start_config sc = {.listen = o.listen, .policy = o.policy,
+                                 .alarm_config = o.alarm_config, .builtin_dir = d.builtin_dir,
+                                 .nonce_ttl_s = d.nonce_ttl_s,
+                                 .monitor_interval_s = d.monitor_interval_s,
+                                 .max_result = d.max_result};
+        wardd_audit_start_config(&d, &sc);
         ward_log(WARD_LOG_INFO, "wardd.started", "version", WARD_VERSION, "data_dir",
                  d.data_dir, (char *)NULL);
         if (ready_fd >= 0) {

@@ -183,6 +183,17 @@ int wardd_authorize(wardd *d, wardd_req *r, const char *perm);
 
 /* monitor.c: periodic checks (disk, the audit chain) and TA lifecycle events. */
 int wardd_monitor_start(wardd *d);
+
+/* config_audit.c: what the node was started with (options; files named by them are recorded
+ * by SHA-256). Records node.start with it, and config.change when it differs from the
+ * previous start's. */
+typedef struct wardd_start_config {
+    const char *listen, *policy, *alarm_config, *builtin_dir;
+    int64_t nonce_ttl_s;
+    uint32_t monitor_interval_s;
+    uint64_t max_result;
+} wardd_start_config;
+void wardd_audit_start_config(wardd *d, const wardd_start_config *c);
 void wardd_monitor_stop(wardd *d);
 /* The TEE's event hook: audit record, and the ta.killed alarm for an instance that ended
  * abnormally. arg is the wardd. */
