@@ -251,6 +251,28 @@ static void wait_running(bg *b, const task *t)
     fail_msg("the task never showed running");
 }
 
+/* POST .../run as who on a multi handle, driven until the task shows running. */
+static void run_in_background(bg *b, const task *t, const tu_party *who)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/tasks/%s/run", t->id);
+    bg_start(b, who, path);
+    wait_running(b, t);
+}
+
+/* The run's reply, read to its end: 200, the task view in state, its TA gone (new reference). */
+static json_t *finish_reply(bg *b, const char *state)
+{
+    bg_finish(b);
+    assert_int_equal(b->result, CURLE_OK);
+    assert_int_equal(b->r.status, 200);
+    json_t *j = tu_resp_json(&b->r);
+    if (strcmp(state_in(j), state) != 0)
+        fail_msg("run: %s (%s)", state_in(j), json_string_value(json_object_get(j, "reason")));
+    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    return j;
+}
+
 /* ---- tests ---------------------------------------------------------------------------------- */
 
 static void test_setup(void **state)
@@ -293,15 +315,8 @@ static void test_serves_during_run(void **state)
     free(s);
     events[n_ev++] = EV_GET_STILL_RUNNING;
 
-    bg_finish(&b);
+    json_t *j = finish_reply(&b, "done");
     events[n_ev++] = EV_RUN_REPLY;
-    assert_int_equal(b.result, CURLE_OK);
-    assert_int_equal(b.r.status, 200);
-    json_t *j = tu_resp_json(&b.r);
-    if (strcmp(state_in(j), "done") != 0)
-        fail_msg("run: %s (%s)", state_in(j),
-                 json_string_value(json_object_get(j, "reason")));
-    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
     json_decref(j);
     bg_free(&b);
     const int want[] = {EV_GET_RUNNING, EV_HEALTHZ, EV_REFUSED_RERUN, EV_GET_STILL_RUNNING,
@@ -336,12 +351,10 @@ static void test_cancel_during_run(void **state)
     (void)state;
     task t;
     ready_task(&t);
-    char path[160], cpath[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
+    char cpath[160];
     snprintf(cpath, sizeof cpath, "/v1/tasks/%s/cancel", t.id);
     bg b;
-    bg_start(&b, &g_a, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_a);
     tu_resp r = tu_party_request(&W, &g_a, "POST", cpath, NULL, 0);
     assert_int_equal(r.status, 200);
     json_t *j = tu_resp_json(&r);
@@ -356,18 +369,14 @@ static void test_cancel_during_run(void **state)
     json_decref(j);
     assert_false(b.done); /* the cancel was answered before the run's reply was read */
 
-    bg_finish(&b);
-    assert_int_equal(b.result, CURLE_OK);
-    assert_int_equal(b.r.status, 200);
-    j = tu_resp_json(&b.r);
-    assert_string_equal(state_in(j), "cancelled");
-    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    j = finish_reply(&b, "cancelled");
     json_decref(j);
     bg_free(&b);
     /* cancelled stays cancelled, and no result was stored */
     char *s = state_of(&t);
     assert_string_equal(s, "cancelled");
     free(s);
+    char path[160];
     snprintf(path, sizeof path, "/v1/tasks/%s/result", t.id);
     r = tu_party_request(&W, &g_analyst, "GET", path, NULL, 0);
     assert_int_equal(r.status, 404);
@@ -387,12 +396,10 @@ static void test_cancel_endless_query(void **state)
         "1000000000000000) SELECT COUNT(*) AS n FROM c";
     task t;
     ready_task_q(&t, endless, "id,region\n1,east\n", "id,amount\n1,5\n");
-    char path[160], cpath[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
+    char cpath[160];
     snprintf(cpath, sizeof cpath, "/v1/tasks/%s/cancel", t.id);
     bg b;
-    bg_start(&b, &g_analyst, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_analyst);
     tu_resp r = tu_party_request(&W, &g_a, "POST", cpath, NULL, 0);
     assert_int_equal(r.status, 200);
     free(r.body);
@@ -403,12 +410,7 @@ static void test_cancel_endless_query(void **state)
     assert_string_equal(state_in(j), "cancelled");
     json_decref(j);
 
-    bg_finish(&b);
-    assert_int_equal(b.result, CURLE_OK);
-    assert_int_equal(b.r.status, 200);
-    j = tu_resp_json(&b.r);
-    assert_string_equal(state_in(j), "cancelled");
-    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    j = finish_reply(&b, "cancelled");
     const char *why = json_string_value(json_object_get(j, "reason"));
     print_message("    run reply: cancelled (%s)\n", why != NULL ? why : "-");
     assert_true(why == NULL || (strstr(why, "did not answer") == NULL &&
@@ -428,11 +430,8 @@ static void test_client_gone(void **state)
     (void)state;
     task t;
     ready_task(&t);
-    char path[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
     bg b;
-    bg_start(&b, &g_b, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_b);
     bg_free(&b); /* closes the connection before the reply */
     char *s = NULL;
     for (int i = 0; i < POLL_LIMIT; i++) {
@@ -453,11 +452,8 @@ static void test_sigterm_during_run(void **state)
     (void)state;
     task t;
     ready_task(&t);
-    char path[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
     bg b;
-    bg_start(&b, &g_b, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_b);
     tu_wardd_term(&W, bg_tick, &b);
     /* the run's connection ends with the node: a reply (the task failed) or none */
     bg_finish(&b);
