@@ -26,6 +26,7 @@
 
 #include "testutil.h"
 #include "wardd_harness.h"
+#include "wardd_tasks_util.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/stream.h"
@@ -98,13 +99,7 @@ static void make_data(void)
 
 static json_t *get_json(const tu_party *who, const char *path)
 {
-    tu_resp r = tu_party_request(&W, who, "GET", path, NULL, 0);
-    if (r.status != 200)
-        fprintf(stderr, "GET %s: %ld %s\n", path, r.status, r.body);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    return j;
+    return tu_get_json(&W, who, path);
 }
 
 static const char *state_in(json_t *j)
@@ -128,70 +123,29 @@ static char *state_of(const task *t)
 
 static void new_task_q(task *t, const char *query)
 {
-    uint8_t rid[16];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(t->id + 2 * i, 3, "%02x", rid[i]);
-    char x[65];
-    for (size_t i = 0; i < 32; i++)
-        snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
-    const char *a = g_a.spki_b64, *b = g_b.spki_b64, *c = g_analyst.spki_b64;
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:I}, {s:s, s:s, "
-                          "s:I}], s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", t->id, "creator", a, "function", "builtin",
-                          "sql", "params", "query", query, "inputs", "slot", "a", "owner", a,
-                          "max_bytes", (json_int_t)SLOT_MAX, "slot", "b", "owner", b,
-                          "max_bytes", (json_int_t)SLOT_MAX, "recipients", "identity", c,
-                          "x25519", x, "expires_at", (json_int_t)g_expires, "retention",
-                          "delete-on-done");
-    assert_non_null(j);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    ward_task_manifest *m = NULL;
-    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
-        fail_msg("manifest: %s", ward_errmsg());
-    free(text);
-    assert_int_equal(ward_task_sign(m, g_a.key), WARD_OK);
-    assert_int_equal(ward_task_sign(m, g_b.key), WARD_OK);
-    assert_int_equal(ward_task_sign(m, g_analyst.key), WARD_OK);
-    char *env = NULL;
-    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
+    tu_task_new_id(t->id);
+    const tu_slot slots[] = {{"a", g_a.key, (json_int_t)SLOT_MAX},
+                             {"b", g_b.key, (json_int_t)SLOT_MAX}};
+    const tu_manifest_spec spec = {.id = t->id, .creator = g_a.key, .fn = "sql",
+                                   .params = json_pack("{s:s}", "query", query), .slots = slots,
+                                   .n_slots = 2, .recipient = g_analyst.key, .x25519 = g_pk,
+                                   .expires_at = g_expires};
+    ward_task_manifest *m = tu_manifest_make(&spec);
+    const ward_pkey *const all[] = {g_a.key, g_b.key, g_analyst.key};
+    tu_manifest_sign(m, all, 3);
+    char *env = tu_envelope(m);
     ward_task_manifest_free(m);
-    tu_resp r = tu_party_request(&W, &g_a, "POST", "/v1/tasks", env, strlen(env));
+    tu_task_post_approved(&W, &g_a, env, t->task_pk);
     free(env);
-    if (r.status != 201)
-        fprintf(stderr, "create: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 201);
-    j = tu_resp_json(&r);
-    free(r.body);
-    assert_string_equal(state_in(j), "approved");
-    const char *pk = json_string_value(json_object_get(json_object_get(j, "ta"), "task_pk"));
-    assert_non_null(pk);
-    assert_int_equal(ward_hex_decode_fixed(pk, strlen(pk), t->task_pk, 32), WARD_OK);
-    json_decref(j);
 }
 
+/* csv sealed in the stream's default chunks, uploaded in pieces of UPLOAD_PIECE. */
 static void upload(const task *t, const tu_party *who, const char *slot, const char *csv)
 {
-    char aad[256];
-    snprintf(aad, sizeof aad, "ward-task-input-v1/%s/%s", t->id, slot);
-    uint8_t *ct = NULL;
     size_t ctl = 0;
-    assert_int_equal(ward_stream_seal(t->task_pk, WARD_STREAM_DEFAULT_CHUNK, (const uint8_t *)aad,
-                                      strlen(aad), (const uint8_t *)csv, strlen(csv), &ct, &ctl),
-                     WARD_OK);
-    for (size_t off = 0; off < ctl;) {
-        size_t n = ctl - off < UPLOAD_PIECE ? ctl - off : UPLOAD_PIECE;
-        char path[256];
-        snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", t->id, slot, off,
-                 off + n == ctl ? "&final=1" : "");
-        tu_resp r = tu_party_request(&W, who, "PUT", path, (const char *)ct + off, n);
-        if (r.status != 200)
-            fprintf(stderr, "upload: %ld %s\n", r.status, r.body);
-        assert_int_equal(r.status, 200);
-        free(r.body);
-        off += n;
-    }
+    uint8_t *ct = tu_input_seal(t->task_pk, t->id, slot, WARD_STREAM_DEFAULT_CHUNK, csv,
+                                strlen(csv), &ctl);
+    tu_input_upload(&W, who, t->id, slot, ct, ctl, UPLOAD_PIECE);
     free(ct);
 }
 
@@ -221,46 +175,14 @@ typedef struct bg {
     int done;
 } bg;
 
-static size_t bg_data(char *p, size_t sz, size_t n, void *arg)
-{
-    tu_resp *r = arg;
-    size_t add = sz * n;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (nb == NULL)
-        return 0;
-    memcpy(nb + r->len, p, add);
-    r->body = nb;
-    r->len += add;
-    r->body[r->len] = 0;
-    return add;
-}
-
 static void bg_start(bg *b, const tu_party *who, const char *path)
 {
     memset(b, 0, sizeof *b);
-    b->r.body = calloc(1, 1);
-    assert_non_null(b->r.body);
-    char url[256];
-    snprintf(url, sizeof url, "https://127.0.0.1:%d%s", W.port, path);
     b->multi = curl_multi_init();
-    b->easy = curl_easy_init();
     assert_non_null(b->multi);
-    assert_non_null(b->easy);
-    b->hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(b->easy, CURLOPT_URL, url);
-    curl_easy_setopt(b->easy, CURLOPT_CUSTOMREQUEST, "POST");
-    curl_easy_setopt(b->easy, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(b->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-    curl_easy_setopt(b->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(b->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(b->easy, CURLOPT_PINNEDPUBLICKEY, W.pin);
-    curl_easy_setopt(b->easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-    curl_easy_setopt(b->easy, CURLOPT_HTTPHEADER, b->hdr);
-    curl_easy_setopt(b->easy, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(b->easy, CURLOPT_SSLCERT, who->cert_path);
-    curl_easy_setopt(b->easy, CURLOPT_SSLKEY, who->key_path);
-    curl_easy_setopt(b->easy, CURLOPT_WRITEFUNCTION, bg_data);
-    curl_easy_setopt(b->easy, CURLOPT_WRITEDATA, &b->r);
+    /* no timeout: the run may take long, and a cancel or SIGTERM ends it */
+    b->easy = tu_wardd_curl(&W, who->cert_path, who->key_path, "POST", path, "", 0, &b->r,
+                            &b->hdr);
     assert_int_equal(curl_multi_add_handle(b->multi, b->easy), CURLM_OK);
 }
 
@@ -296,6 +218,12 @@ static void bg_free(bg *b)
     memset(b, 0, sizeof *b);
 }
 
+/* bg_pump without waiting, as a tu_wardd_term tick. */
+static void bg_tick(void *arg)
+{
+    bg_pump(arg, 0);
+}
+
 static void bg_finish(bg *b)
 {
     for (int i = 0; i < POLL_LIMIT && !b->done; i++)
@@ -321,6 +249,28 @@ static void wait_running(bg *b, const task *t)
             return;
     }
     fail_msg("the task never showed running");
+}
+
+/* POST .../run as who on a multi handle, driven until the task shows running. */
+static void run_in_background(bg *b, const task *t, const tu_party *who)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/v1/tasks/%s/run", t->id);
+    bg_start(b, who, path);
+    wait_running(b, t);
+}
+
+/* The run's reply, read to its end: 200, the task view in state, its TA gone (new reference). */
+static json_t *finish_reply(bg *b, const char *state)
+{
+    bg_finish(b);
+    assert_int_equal(b->result, CURLE_OK);
+    assert_int_equal(b->r.status, 200);
+    json_t *j = tu_resp_json(&b->r);
+    if (strcmp(state_in(j), state) != 0)
+        fail_msg("run: %s (%s)", state_in(j), json_string_value(json_object_get(j, "reason")));
+    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    return j;
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -354,11 +304,9 @@ static void test_serves_during_run(void **state)
     wait_running(&b, &t);
     events[n_ev++] = EV_GET_RUNNING;
 
-    tu_resp r = tu_party_request(&W, NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
     events[n_ev++] = EV_HEALTHZ;
-    r = tu_party_request(&W, &g_a, "POST", path, NULL, 0);
+    tu_resp r = tu_party_request(&W, &g_a, "POST", path, NULL, 0);
     tu_expect_error(&r, 409, "state");
     events[n_ev++] = EV_REFUSED_RERUN;
     /* still running after both: they were answered during the run, not after it */
@@ -367,15 +315,8 @@ static void test_serves_during_run(void **state)
     free(s);
     events[n_ev++] = EV_GET_STILL_RUNNING;
 
-    bg_finish(&b);
+    json_t *j = finish_reply(&b, "done");
     events[n_ev++] = EV_RUN_REPLY;
-    assert_int_equal(b.result, CURLE_OK);
-    assert_int_equal(b.r.status, 200);
-    json_t *j = tu_resp_json(&b.r);
-    if (strcmp(state_in(j), "done") != 0)
-        fail_msg("run: %s (%s)", state_in(j),
-                 json_string_value(json_object_get(j, "reason")));
-    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
     json_decref(j);
     bg_free(&b);
     const int want[] = {EV_GET_RUNNING, EV_HEALTHZ, EV_REFUSED_RERUN, EV_GET_STILL_RUNNING,
@@ -384,29 +325,20 @@ static void test_serves_during_run(void **state)
     assert_memory_equal(events, want, sizeof want);
 
     /* the result the worker wrote is the one stored and served */
-    snprintf(path, sizeof path, "/v1/tasks/%s/result", t.id);
-    j = get_json(&g_analyst, path);
-    json_int_t bytes = json_integer_value(json_object_get(j, "result_bytes"));
-    json_decref(j);
-    assert_true(bytes > 0 && bytes < (json_int_t)(8 << 20));
-    snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=0", t.id);
-    r = tu_party_request(&W, &g_analyst, "GET", path, NULL, 0);
-    assert_int_equal(r.status, 200);
-    assert_int_equal(r.len, (size_t)bytes);
+    tu_result res;
+    tu_result_fetch(&W, &g_analyst, t.id, &res);
+    assert_true(res.enc_len < ((size_t)8 << 20));
     uint8_t digest[32];
-    char mpath[160];
-    snprintf(mpath, sizeof mpath, "/v1/tasks/%s", t.id);
-    j = get_json(&g_analyst, mpath);
+    j = tu_task_get(&W, &g_analyst, t.id);
     const char *dh = json_string_value(json_object_get(j, "manifest_sha256"));
     assert_non_null(dh);
     assert_int_equal(ward_hex_decode_fixed(dh, strlen(dh), digest, 32), WARD_OK);
     json_decref(j);
     uint8_t *pt = NULL;
     size_t ptl = 0;
-    assert_int_equal(ward_stream_open(g_sk, digest, 32, (const uint8_t *)r.body, r.len, &pt,
-                                      &ptl),
+    assert_int_equal(ward_stream_open(g_sk, digest, 32, res.enc, res.enc_len, &pt, &ptl),
                      WARD_OK);
-    free(r.body);
+    tu_result_free(&res);
     if (ptl != strlen(g_expected) || memcmp(pt, g_expected, ptl) != 0)
         fail_msg("result: %.*s (expected %s)", (int)ptl, (const char *)pt, g_expected);
     free(pt);
@@ -419,12 +351,10 @@ static void test_cancel_during_run(void **state)
     (void)state;
     task t;
     ready_task(&t);
-    char path[160], cpath[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
+    char cpath[160];
     snprintf(cpath, sizeof cpath, "/v1/tasks/%s/cancel", t.id);
     bg b;
-    bg_start(&b, &g_a, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_a);
     tu_resp r = tu_party_request(&W, &g_a, "POST", cpath, NULL, 0);
     assert_int_equal(r.status, 200);
     json_t *j = tu_resp_json(&r);
@@ -439,25 +369,19 @@ static void test_cancel_during_run(void **state)
     json_decref(j);
     assert_false(b.done); /* the cancel was answered before the run's reply was read */
 
-    bg_finish(&b);
-    assert_int_equal(b.result, CURLE_OK);
-    assert_int_equal(b.r.status, 200);
-    j = tu_resp_json(&b.r);
-    assert_string_equal(state_in(j), "cancelled");
-    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    j = finish_reply(&b, "cancelled");
     json_decref(j);
     bg_free(&b);
     /* cancelled stays cancelled, and no result was stored */
     char *s = state_of(&t);
     assert_string_equal(s, "cancelled");
     free(s);
+    char path[160];
     snprintf(path, sizeof path, "/v1/tasks/%s/result", t.id);
     r = tu_party_request(&W, &g_analyst, "GET", path, NULL, 0);
     assert_int_equal(r.status, 404);
     free(r.body);
-    r = tu_party_request(&W, NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
 }
 
 /* A query that would run for ages (a recursive count to 1e15: no result piece until it ends,
@@ -472,12 +396,10 @@ static void test_cancel_endless_query(void **state)
         "1000000000000000) SELECT COUNT(*) AS n FROM c";
     task t;
     ready_task_q(&t, endless, "id,region\n1,east\n", "id,amount\n1,5\n");
-    char path[160], cpath[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
+    char cpath[160];
     snprintf(cpath, sizeof cpath, "/v1/tasks/%s/cancel", t.id);
     bg b;
-    bg_start(&b, &g_analyst, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_analyst);
     tu_resp r = tu_party_request(&W, &g_a, "POST", cpath, NULL, 0);
     assert_int_equal(r.status, 200);
     free(r.body);
@@ -488,12 +410,7 @@ static void test_cancel_endless_query(void **state)
     assert_string_equal(state_in(j), "cancelled");
     json_decref(j);
 
-    bg_finish(&b);
-    assert_int_equal(b.result, CURLE_OK);
-    assert_int_equal(b.r.status, 200);
-    j = tu_resp_json(&b.r);
-    assert_string_equal(state_in(j), "cancelled");
-    assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
+    j = finish_reply(&b, "cancelled");
     const char *why = json_string_value(json_object_get(j, "reason"));
     print_message("    run reply: cancelled (%s)\n", why != NULL ? why : "-");
     assert_true(why == NULL || (strstr(why, "did not answer") == NULL &&
@@ -503,9 +420,7 @@ static void test_cancel_endless_query(void **state)
     char *s = state_of(&t);
     assert_string_equal(s, "cancelled");
     free(s);
-    r = tu_party_request(&W, NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
 }
 
 /* The client that posted the run goes away while it runs: the run still ends (done), and the
@@ -515,11 +430,8 @@ static void test_client_gone(void **state)
     (void)state;
     task t;
     ready_task(&t);
-    char path[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
     bg b;
-    bg_start(&b, &g_b, path);
-    wait_running(&b, &t);
+    run_in_background(&b, &t, &g_b);
     bg_free(&b); /* closes the connection before the reply */
     char *s = NULL;
     for (int i = 0; i < POLL_LIMIT; i++) {
@@ -531,9 +443,7 @@ static void test_client_gone(void **state)
     }
     assert_string_equal(s, "done");
     free(s);
-    tu_resp r = tu_party_request(&W, NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
 }
 
 /* SIGTERM while a run is in progress: wardd stops the worker and exits 0. */
@@ -542,26 +452,9 @@ static void test_sigterm_during_run(void **state)
     (void)state;
     task t;
     ready_task(&t);
-    char path[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
     bg b;
-    bg_start(&b, &g_b, path);
-    wait_running(&b, &t);
-    assert_int_equal(kill(W.pid, SIGTERM), 0);
-    int st = 0;
-    pid_t w = 0;
-    for (int i = 0; i < POLL_LIMIT && w == 0; i++) {
-        bg_pump(&b, 0);
-        w = waitpid(W.pid, &st, WNOHANG);
-        if (w == 0)
-            tu_sleep_ms(50);
-    }
-    assert_int_equal(w, W.pid);
-    W.pid = -1;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fprintf(stderr, "wardd: status %d\n", st);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    run_in_background(&b, &t, &g_b);
+    tu_wardd_term(&W, bg_tick, &b);
     /* the run's connection ends with the node: a reply (the task failed) or none */
     bg_finish(&b);
     if (b.result == CURLE_OK && b.r.status == 200) {

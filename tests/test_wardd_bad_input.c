@@ -15,16 +15,14 @@
 
 #include "testutil.h"
 #include "wardd_harness.h"
+#include "wardd_tasks_util.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/stream.h"
 #include "ward/task.h"
 #include "ward/x509.h"
 
-typedef struct ident {
-    ward_pkey *key;
-    char cert_path[4200], key_path[4200];
-} ident;
+typedef tu_party ident;
 
 /* A task as this test knows it: the manifest with every signature and the TA's task key. */
 typedef struct task {
@@ -32,12 +30,6 @@ typedef struct task {
     ward_task_manifest *m;
     uint8_t pk[32];
 } task;
-
-typedef struct slotspec {
-    const char *name;
-    const ident *owner;
-    json_int_t max_bytes;
-} slotspec;
 
 static tu_wardd W;
 static ident g_a, g_b, g_analyst, g_outsider;
@@ -68,17 +60,7 @@ static int start_daemon(void **state)
 static tu_resp http_as(const ident *who, const char *method, const char *path, const char *body,
                        size_t len)
 {
-    return tu_wardd_request(&W, who ? who->cert_path : NULL, who ? who->key_path : NULL, method,
-                            path, body, len);
-}
-
-static tu_resp put_chunk(const ident *who, const char *id, const char *slot, size_t offset,
-                         int final, const uint8_t *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", id, slot, offset,
-             final ? "&final=1" : "");
-    return http_as(who, "PUT", path, (const char *)data, len);
+    return tu_party_request(&W, who, method, path, body, len);
 }
 
 /* A 403 of the task's manifest rights, not of RBAC: every caller here holds the permission. */
@@ -94,19 +76,6 @@ static void expect_manifest_forbidden(tu_resp *r)
         fail_msg("refused by RBAC, not by the manifest: %s", msg);
     json_decref(j);
     tu_expect_error(r, 403, "forbidden");
-}
-
-static json_t *get_task(const ident *who, const char *id)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/tasks/%s", id);
-    tu_resp r = http_as(who, "GET", path, NULL, 0);
-    if (r.status != 200)
-        fprintf(stderr, "GET task: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    return j;
 }
 
 static json_t *slot_of(json_t *task_json, const char *name)
@@ -125,10 +94,8 @@ static json_t *slot_of(json_t *task_json, const char *name)
  * complete with its bytes, slot b untouched). */
 static void check_alive(void)
 {
-    tu_resp r = http_as(NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
-    json_t *j = get_task(&g_a, g_good.id);
+    tu_healthz(&W);
+    json_t *j = tu_task_get(&W, &g_a, g_good.id);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "collecting");
     assert_true(json_is_true(json_object_get(json_object_get(j, "ta"), "alive")));
     json_t *a = slot_of(j, "a"), *b = slot_of(j, "b");
@@ -143,90 +110,14 @@ static void check_alive(void)
 
 /* ---- identities and manifests ----------------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void make_ident(ident *id, const char *name)
-{
-    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &id->key), WARD_OK);
-    int64_t now = (int64_t)time(NULL);
-    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
-                           .path_len = -1, .client_auth = 1};
-    ward_cert *cert = NULL;
-    assert_int_equal(ward_cert_create(&spec, id->key, NULL, id->key, &cert), WARD_OK);
-    char *pem = NULL;
-    size_t len = 0;
-    assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
-    snprintf(id->cert_path, sizeof id->cert_path, "%s/%s.crt", W.tmp, name);
-    write_file(id->cert_path, pem, len);
-    free(pem);
-    ward_cert_free(cert);
-    assert_int_equal(ward_pkey_private_pem(id->key, &pem, &len), WARD_OK);
-    snprintf(id->key_path, sizeof id->key_path, "%s/%s.key", W.tmp, name);
-    write_file(id->key_path, pem, len);
-    ward_wipe(pem, len);
-    free(pem);
-}
-
-static char *spki_b64(const ward_pkey *k)
-{
-    uint8_t *der = NULL;
-    size_t n = 0;
-    char *b64 = NULL;
-    assert_int_equal(ward_pkey_spki_der(k, &der, &n), WARD_OK);
-    assert_int_equal(ward_base64_encode(der, n, &b64, NULL), WARD_OK);
-    free(der);
-    return b64;
-}
-
-static void new_id(char id[WARD_TASK_ID_HEX_LEN + 1])
-{
-    uint8_t rid[WARD_TASK_ID_LEN];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(id + 2 * i, 3, "%02x", rid[i]);
-}
-
 /* The manifest as JSON: creator a, recipient the analyst (its X25519 key g_pk). params stolen. */
 static json_t *manifest_json(const char *id, const char *fn, json_t *params,
-                             const slotspec *slots, size_t n)
+                             const tu_slot *slots, size_t n)
 {
-    char x[65];
-    for (size_t i = 0; i < 32; i++)
-        snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
-    char *creator = spki_b64(g_a.key), *rcpt = spki_b64(g_analyst.key);
-    json_t *inputs = json_array();
-    for (size_t i = 0; i < n; i++) {
-        char *o = spki_b64(slots[i].owner->key);
-        json_array_append_new(inputs, json_pack("{s:s, s:s, s:I}", "slot", slots[i].name,
-                                                "owner", o, "max_bytes", slots[i].max_bytes));
-        free(o);
-    }
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:o, s:o, s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", id, "creator", creator, "function",
-                          "builtin", fn, "params", params, "inputs", inputs, "recipients",
-                          "identity", rcpt, "x25519", x, "expires_at", (json_int_t)g_expires,
-                          "retention", "delete-on-done");
-    free(creator);
-    free(rcpt);
-    assert_non_null(j);
-    return j;
-}
-
-static ward_task_manifest *parse_manifest(json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT);
-    assert_non_null(text);
-    ward_task_manifest *m = NULL;
-    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
-        fail_msg("manifest: %s", ward_errmsg());
-    free(text);
-    return m;
+    const tu_manifest_spec spec = {.id = id, .creator = g_a.key, .fn = fn, .params = params,
+                                   .slots = slots, .n_slots = n, .recipient = g_analyst.key,
+                                   .x25519 = g_pk, .expires_at = g_expires};
+    return tu_manifest_json(&spec);
 }
 
 /* Signs with each of the given identities that is a participant. */
@@ -245,42 +136,23 @@ static void sign_all(ward_task_manifest *m)
     sign_as(m, all, 3);
 }
 
-static char *envelope(const ward_task_manifest *m)
-{
-    char *env = NULL;
-    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
-    return env;
-}
-
 /* Builds, signs by everyone, posts as a; the task is approved and has a task key. */
-static void make_task(task *t, const char *fn, json_t *params, const slotspec *slots, size_t n)
+static void make_task(task *t, const char *fn, json_t *params, const tu_slot *slots, size_t n)
 {
-    new_id(t->id);
+    tu_task_new_id(t->id);
     json_t *j = manifest_json(t->id, fn, params, slots, n);
-    t->m = parse_manifest(j);
+    t->m = tu_manifest_parse(j);
     json_decref(j);
     sign_all(t->m);
-    char *env = envelope(t->m);
-    tu_resp r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
+    char *env = tu_envelope(t->m);
+    tu_task_post_approved(&W, &g_a, env, t->pk);
     free(env);
-    if (r.status != 201)
-        fprintf(stderr, "create: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 201);
-    json_t *o = tu_resp_json(&r);
-    free(r.body);
-    if (strcmp(json_string_value(json_object_get(o, "state")), "approved") != 0)
-        fail_msg("not approved: %s (%s)", json_string_value(json_object_get(o, "state")),
-                 json_string_value(json_object_get(o, "reason")));
-    const char *pk = json_string_value(json_object_get(json_object_get(o, "ta"), "task_pk"));
-    assert_non_null(pk);
-    assert_int_equal(ward_hex_decode_fixed(pk, strlen(pk), t->pk, 32), WARD_OK);
-    json_decref(o);
 }
 
 /* A sql task with one slot "a" (owner a). */
 static void make_sql1(task *t, const char *query, json_int_t max_bytes)
 {
-    slotspec s[] = {{"a", &g_a, max_bytes}};
+    tu_slot s[] = {{"a", g_a.key, max_bytes}};
     make_task(t, "sql", json_pack("{s:s}", "query", query), s, 1);
 }
 
@@ -294,28 +166,14 @@ static void free_task(task *t)
 static uint8_t *seal_for(const uint8_t pk[32], const char *id, const char *slot, const char *csv,
                          size_t csv_len, size_t *ct_len)
 {
-    char aad[WARD_TASK_AAD_MAX];
-    snprintf(aad, sizeof aad, "%s%s/%s", WARD_TASK_AAD_PREFIX, id, slot);
-    uint8_t *ct = NULL;
-    assert_int_equal(ward_stream_seal(pk, WARD_STREAM_MIN_CHUNK, (const uint8_t *)aad,
-                                      strlen(aad), (const uint8_t *)csv, csv_len, &ct, ct_len),
-                     WARD_OK);
-    return ct;
+    return tu_input_seal(pk, id, slot, WARD_STREAM_MIN_CHUNK, csv, csv_len, ct_len);
 }
 
 /* One PUT with the whole ciphertext, final: accepted and complete. */
 static void upload_all(const ident *who, const char *id, const char *slot, const uint8_t *ct,
                        size_t len)
 {
-    tu_resp r = put_chunk(who, id, slot, 0, 1, ct, len);
-    if (r.status != 200)
-        fprintf(stderr, "upload %s: %ld %s\n", slot, r.status, r.body);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    assert_true(json_is_true(json_object_get(j, "complete")));
-    assert_int_equal(json_integer_value(json_object_get(j, "offset")), len);
-    json_decref(j);
+    tu_input_upload(&W, who, id, slot, ct, len, 0);
 }
 
 static void upload_csv(const ident *who, const task *t, const char *slot, const char *csv)
@@ -326,23 +184,10 @@ static void upload_csv(const ident *who, const task *t, const char *slot, const 
     free(ct);
 }
 
-static json_t *run(const ident *who, const char *id)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", id);
-    tu_resp r = http_as(who, "POST", path, NULL, 0);
-    if (r.status != 200)
-        fprintf(stderr, "run: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    return j;
-}
-
 /* Runs the task: it must fail, its reason naming every needle; no result, its TA gone. */
 static void run_expect_failed(const task *t, const char *const *needles, size_t n)
 {
-    json_t *j = run(&g_a, t->id); /* the creator: a party to every task here */
+    json_t *j = tu_task_run(&W, &g_a, t->id); /* the creator: a party to every task here */
     const char *state = json_string_value(json_object_get(j, "state"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
     if (state == NULL || strcmp(state, "failed") != 0 || reason == NULL)
@@ -353,7 +198,7 @@ static void run_expect_failed(const task *t, const char *const *needles, size_t 
     assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
     json_decref(j);
     /* the same reason when read back */
-    j = get_task(&g_analyst, t->id);
+    j = tu_task_get(&W, &g_analyst, t->id);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "failed");
     assert_non_null(strstr(json_string_value(json_object_get(j, "reason")), needles[0]));
     json_decref(j);
@@ -367,81 +212,22 @@ static void run_expect_failed(const task *t, const char *const *needles, size_t 
     tu_expect_error(&r, 409, "state");
 }
 
-static uint8_t *b64u_dec(json_t *j, const char *member, size_t *len)
-{
-    const char *s = json_string_value(json_object_get(j, member));
-    if (s == NULL)
-        fail_msg("member %s missing", member);
-    uint8_t *out = NULL;
-    assert_int_equal(ward_base64url_decode(s, strlen(s), &out, len), WARD_OK);
-    return out;
-}
-
 /* The recipient fetches the result, checks the statement's signature with the task's signing
  * key (the one the task showed before any input), decrypts it, and checks fn, params (the query,
  * or psi's "key LF columns") and the CSV's hash in the statement. The CSV, NUL-terminated. */
 static char *fetch_result(const task *t, const char *fn, const char *params, size_t *len)
 {
-    json_t *tj = get_task(&g_analyst, t->id);
+    json_t *tj = tu_task_get(&W, &g_analyst, t->id);
     size_t tspl = 0;
-    uint8_t *tspk = b64u_dec(json_object_get(tj, "ta"), "sign_pk", &tspl);
+    uint8_t *tspk = tu_b64u_member(json_object_get(tj, "ta"), "sign_pk", &tspl);
     json_decref(tj);
-    char path[128];
-    snprintf(path, sizeof path, "/v1/tasks/%s/result", t->id);
-    tu_resp r = http_as(&g_analyst, "GET", path, NULL, 0);
-    if (r.status != 200)
-        fprintf(stderr, "result: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    size_t stl = 0, sigl = 0, encl = 0, spl = 0;
-    uint8_t *st = b64u_dec(j, "statement", &stl);
-    uint8_t *sig = b64u_dec(j, "signature", &sigl);
-    uint8_t *spk = b64u_dec(j, "sign_pk", &spl);
-    /* the ciphertext: one piece (these results are small), from GET .../result/data */
-    encl = (size_t)json_integer_value(json_object_get(j, "result_bytes"));
-    json_decref(j);
-    assert_true(encl > 0);
-    snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=0", t->id);
-    r = http_as(&g_analyst, "GET", path, NULL, 0);
-    assert_int_equal(r.status, 200);
-    assert_int_equal(r.len, encl);
-    uint8_t *enc = (uint8_t *)r.body;
-    assert_int_equal(spl, tspl);
-    assert_memory_equal(spk, tspk, spl);
-    ward_pkey *sign_pk = NULL;
-    assert_int_equal(ward_pkey_from_spki_der(spk, spl, &sign_pk), WARD_OK);
-    assert_int_equal(ward_verify(sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, stl, sig, sigl),
-                     WARD_OK);
-    ward_pkey_free(sign_pk);
+    tu_result res;
+    tu_result_fetch(&W, &g_analyst, t->id, &res);
     uint8_t digest[32];
     ward_task_manifest_digest(t->m, digest);
-    uint8_t *pt = NULL;
-    size_t ptl = 0;
-    assert_int_equal(ward_stream_open(g_sk, digest, 32, enc, encl, &pt, &ptl), WARD_OK);
-    /* "WARD-RESULT-1" 0 | u8 len | fn | digest | SHA-256(params) | inputs | SHA-256(csv) | u64 */
-    size_t fl = strlen(fn);
-    assert_int_equal(stl, 14 + 1 + fl + 4 * 32 + 8);
-    assert_memory_equal(st, "WARD-RESULT-1", 14);
-    assert_int_equal(st[14], fl);
-    assert_memory_equal(st + 15, fn, fl);
-    assert_memory_equal(st + 15 + fl, digest, 32);
-    uint8_t h[32];
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, params, strlen(params), h), WARD_OK);
-    assert_memory_equal(st + 15 + fl + 32, h, 32);
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, pt, ptl, h), WARD_OK);
-    assert_memory_equal(st + 15 + fl + 96, h, 32);
-    free(st);
-    free(sig);
-    free(enc);
-    free(spk);
+    char *csv = tu_result_open(&res, tspk, tspl, digest, fn, params, g_sk, len);
+    tu_result_free(&res);
     free(tspk);
-    char *csv = malloc(ptl + 1);
-    assert_non_null(csv);
-    memcpy(csv, pt, ptl);
-    csv[ptl] = '\0';
-    free(pt);
-    *len = ptl;
     return csv;
 }
 
@@ -460,10 +246,10 @@ static void check_result(const task *t, const char *fn, const char *params,
 static void test_setup(void **state)
 {
     (void)state;
-    make_ident(&g_a, "provider-a");
-    make_ident(&g_b, "provider-b");
-    make_ident(&g_analyst, "analyst");
-    make_ident(&g_outsider, "outsider");
+    tu_party_make(&W, &g_a, "provider-a", NULL);
+    tu_party_make(&W, &g_b, "provider-b", NULL);
+    tu_party_make(&W, &g_analyst, "analyst", NULL);
+    tu_party_make(&W, &g_outsider, "outsider", NULL);
     /* Every caller holds the permissions of the endpoints it calls, so each 403 below is the
      * manifest's refusal: a may also read results, the outsider may do everything a party may
      * (upload, cancel, read results) but is a party to no task. */
@@ -477,15 +263,15 @@ static void test_setup(void **state)
     g_expires = (int64_t)time(NULL) + 3600;
 
     /* the good task: slot a uploaded in two chunks now, slot b at the very end */
-    slotspec s[] = {{"a", &g_a, 1 << 20}, {"b", &g_b, 1 << 20}};
+    tu_slot s[] = {{"a", g_a.key, 1 << 20}, {"b", g_b.key, 1 << 20}};
     make_task(&g_good, "sql", json_pack("{s:s}", "query", GOOD_QUERY), s, 2);
     g_good_a_ct = seal_for(g_good.pk, g_good.id, "a", CSV_A, strlen(CSV_A), &g_good_a_len);
     g_good_b_ct = seal_for(g_good.pk, g_good.id, "b", CSV_B, strlen(CSV_B), &g_good_b_len);
     size_t half = g_good_a_len / 2;
-    tu_resp r = put_chunk(&g_a, g_good.id, "a", 0, 0, g_good_a_ct, half);
+    tu_resp r = tu_input_put(&W, &g_a, g_good.id, "a", 0, 0, g_good_a_ct, half);
     assert_int_equal(r.status, 200);
     free(r.body);
-    r = put_chunk(&g_a, g_good.id, "a", half, 1, g_good_a_ct + half, g_good_a_len - half);
+    r = tu_input_put(&W, &g_a, g_good.id, "a", half, 1, g_good_a_ct + half, g_good_a_len - half);
     assert_int_equal(r.status, 200);
     json_t *j = tu_resp_json(&r);
     free(r.body);
@@ -502,21 +288,21 @@ static void test_setup(void **state)
 static void test_upload_not_owner(void **state)
 {
     (void)state;
-    tu_resp r = put_chunk(&g_a, g_good.id, "b", 0, 0, g_good_b_ct, g_good_b_len);
+    tu_resp r = tu_input_put(&W, &g_a, g_good.id, "b", 0, 0, g_good_b_ct, g_good_b_len);
     expect_manifest_forbidden(&r); /* a party, owner of another slot */
     check_alive();
-    r = put_chunk(&g_outsider, g_good.id, "b", 0, 1, g_good_b_ct, g_good_b_len);
+    r = tu_input_put(&W, &g_outsider, g_good.id, "b", 0, 1, g_good_b_ct, g_good_b_len);
     expect_manifest_forbidden(&r); /* no party at all */
     check_alive();
-    r = put_chunk(&g_analyst, g_good.id, "b", 0, 1, g_good_b_ct, g_good_b_len);
+    r = tu_input_put(&W, &g_analyst, g_good.id, "b", 0, 1, g_good_b_ct, g_good_b_len);
     tu_expect_error(&r, 403, "forbidden"); /* the recipient: no data.upload either */
     check_alive();
     /* nor can anyone overwrite or extend the complete slot a, its owner included */
-    r = put_chunk(&g_b, g_good.id, "a", 0, 1, g_good_b_ct, g_good_b_len);
+    r = tu_input_put(&W, &g_b, g_good.id, "a", 0, 1, g_good_b_ct, g_good_b_len);
     expect_manifest_forbidden(&r);
-    r = put_chunk(&g_a, g_good.id, "a", g_good_a_len, 1, g_good_a_ct, 10);
+    r = tu_input_put(&W, &g_a, g_good.id, "a", g_good_a_len, 1, g_good_a_ct, 10);
     tu_expect_error(&r, 409, "state");
-    r = put_chunk(&g_a, g_good.id, "a", 0, 1, g_good_a_ct, g_good_a_len);
+    r = tu_input_put(&W, &g_a, g_good.id, "a", 0, 1, g_good_a_ct, g_good_a_len);
     tu_expect_error(&r, 409, "state");
     check_alive();
 }
@@ -526,14 +312,14 @@ static void test_manifest_missing_signature(void **state)
 {
     (void)state;
     task t;
-    new_id(t.id);
-    slotspec s[] = {{"a", &g_a, 1 << 16}};
+    tu_task_new_id(t.id);
+    tu_slot s[] = {{"a", g_a.key, 1 << 16}};
     json_t *j = manifest_json(t.id, "sql", json_pack("{s:s}", "query", "SELECT * FROM a"), s, 1);
-    t.m = parse_manifest(j);
+    t.m = tu_manifest_parse(j);
     json_decref(j);
     const ident *only_a[] = {&g_a};
     sign_as(t.m, only_a, 1); /* the analyst (recipient) has not signed */
-    char *env = envelope(t.m);
+    char *env = tu_envelope(t.m);
     tu_resp r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
     free(env);
     assert_int_equal(r.status, 201);
@@ -545,7 +331,7 @@ static void test_manifest_missing_signature(void **state)
     json_decref(o);
     check_alive();
 
-    r = put_chunk(&g_a, t.id, "a", 0, 1, (const uint8_t *)"x", 1);
+    r = tu_input_put(&W, &g_a, t.id, "a", 0, 1, (const uint8_t *)"x", 1);
     tu_expect_error(&r, 409, "state");
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/run", t.id);
@@ -556,11 +342,11 @@ static void test_manifest_missing_signature(void **state)
     /* the missing signature, but over a manifest changed after signing: refused, still created */
     ward_task_manifest *m2 = NULL;
     j = manifest_json(t.id, "sql", json_pack("{s:s}", "query", "SELECT * FROM a"), s, 1);
-    m2 = parse_manifest(j);
+    m2 = tu_manifest_parse(j);
     json_decref(j);
     const ident *only_c[] = {&g_analyst};
     sign_as(m2, only_c, 1);
-    env = envelope(m2);
+    env = tu_envelope(m2);
     ward_task_manifest_free(m2);
     json_error_t je;
     json_t *ej = json_loads(env, 0, &je);
@@ -574,7 +360,7 @@ static void test_manifest_missing_signature(void **state)
     r = http_as(&g_analyst, "POST", path, env, strlen(env));
     free(env);
     tu_expect_error(&r, 422, "verify_failed");
-    o = get_task(&g_a, t.id);
+    o = tu_task_get(&W, &g_a, t.id);
     assert_string_equal(json_string_value(json_object_get(o, "state")), "created");
     assert_int_equal(json_array_size(json_object_get(o, "signatures_missing")), 1);
     json_decref(o);
@@ -589,14 +375,14 @@ static void test_manifest_changed_after_signing(void **state)
     static const char *const fields[] = {"query", "max_bytes", "expires_at"};
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
         char id[WARD_TASK_ID_HEX_LEN + 1];
-        new_id(id);
-        slotspec s[] = {{"a", &g_a, 1 << 16}, {"b", &g_b, 1 << 16}};
+        tu_task_new_id(id);
+        tu_slot s[] = {{"a", g_a.key, 1 << 16}, {"b", g_b.key, 1 << 16}};
         json_t *j = manifest_json(id, "sql", json_pack("{s:s}", "query", "SELECT * FROM a"), s,
                                   2);
-        ward_task_manifest *m = parse_manifest(j);
+        ward_task_manifest *m = tu_manifest_parse(j);
         json_decref(j);
         sign_all(m);
-        char *env = envelope(m);
+        char *env = tu_envelope(m);
         ward_task_manifest_free(m);
         json_error_t je;
         json_t *ej = json_loads(env, 0, &je);
@@ -661,7 +447,7 @@ static void test_ciphertext_other_slot(void **state)
 {
     (void)state;
     task t;
-    slotspec s[] = {{"a", &g_a, 1 << 16}, {"b", &g_a, 1 << 16}};
+    tu_slot s[] = {{"a", g_a.key, 1 << 16}, {"b", g_a.key, 1 << 16}};
     make_task(&t, "sql", json_pack("{s:s}", "query", "SELECT * FROM a, b"), s, 2);
     size_t n = 0;
     uint8_t *ct = seal_for(t.pk, t.id, "b", CSV_A, strlen(CSV_A), &n);
@@ -810,12 +596,12 @@ static void test_zero_byte_input(void **state)
     (void)state;
     task t;
     make_sql1(&t, "SELECT COUNT(*) AS n FROM a", 1 << 16);
-    tu_resp r = put_chunk(&g_a, t.id, "a", 0, 1, NULL, 0);
+    tu_resp r = tu_input_put(&W, &g_a, t.id, "a", 0, 1, NULL, 0);
     json_t *o = tu_resp_json(&r);
     assert_non_null(strstr(json_string_value(json_object_get(o, "message")), "0-byte"));
     json_decref(o);
     tu_expect_error(&r, 409, "state");
-    json_t *j = get_task(&g_a, t.id);
+    json_t *j = tu_task_get(&W, &g_a, t.id);
     json_t *s = slot_of(j, "a");
     assert_int_equal(json_integer_value(json_object_get(s, "bytes")), 0);
     assert_true(json_is_false(json_object_get(s, "complete")));
@@ -823,17 +609,15 @@ static void test_zero_byte_input(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
     json_decref(j);
     /* an empty chunk that is not final either */
-    r = put_chunk(&g_a, t.id, "a", 0, 0, NULL, 0);
+    r = tu_input_put(&W, &g_a, t.id, "a", 0, 0, NULL, 0);
     tu_expect_error(&r, 400, "bad_request");
     check_alive();
     upload_csv(&g_a, &t, "a", CSV_A);
-    j = run(&g_a, t.id);
-    assert_string_equal(json_string_value(json_object_get(j, "state")), "done");
-    json_decref(j);
+    tu_task_run_done(&W, &g_a, t.id);
     check_result(&t, "sql", "SELECT COUNT(*) AS n FROM a", "n\r\n4\r\n");
     free_task(&t);
 
-    r = put_chunk(&g_b, g_good.id, "b", 0, 1, NULL, 0);
+    r = tu_input_put(&W, &g_b, g_good.id, "b", 0, 1, NULL, 0);
     tu_expect_error(&r, 409, "state");
     check_alive();
 
@@ -867,22 +651,22 @@ static void test_input_too_large(void **state)
     uint8_t *big = calloc(1, limit + 1);
     assert_non_null(big);
     memcpy(big, ct, n);
-    tu_resp r = put_chunk(&g_a, t.id, "a", 0, 1, big, limit + 1);
+    tu_resp r = tu_input_put(&W, &g_a, t.id, "a", 0, 1, big, limit + 1);
     tu_expect_error(&r, 413, "too_large");
-    json_t *j = get_task(&g_a, t.id);
+    json_t *j = tu_task_get(&W, &g_a, t.id);
     assert_int_equal(json_integer_value(json_object_get(slot_of(j, "a"), "bytes")), 0);
     json_decref(j);
     check_alive();
 
     /* half stored, then a continuation one byte over the limit */
     size_t half = n / 2;
-    r = put_chunk(&g_a, t.id, "a", 0, 0, ct, half);
+    r = tu_input_put(&W, &g_a, t.id, "a", 0, 0, ct, half);
     assert_int_equal(r.status, 200);
     free(r.body);
-    r = put_chunk(&g_a, t.id, "a", half, 1, big + half, limit + 1 - half);
+    r = tu_input_put(&W, &g_a, t.id, "a", half, 1, big + half, limit + 1 - half);
     tu_expect_error(&r, 413, "too_large");
     free(big);
-    j = get_task(&g_a, t.id);
+    j = tu_task_get(&W, &g_a, t.id);
     json_t *s = slot_of(j, "a");
     assert_int_equal(json_integer_value(json_object_get(s, "bytes")), half);
     assert_int_equal(json_integer_value(json_object_get(s, "chunks")), 1);
@@ -894,13 +678,13 @@ static void test_input_too_large(void **state)
     size_t over = ((size_t)1 << 20) + 1;
     uint8_t *huge = calloc(1, over);
     assert_non_null(huge);
-    r = put_chunk(&g_b, g_good.id, "b", 0, 0, huge, over);
+    r = tu_input_put(&W, &g_b, g_good.id, "b", 0, 0, huge, over);
     free(huge);
     tu_expect_error(&r, 413, "too_large");
     check_alive();
 
     /* the right rest: accepted, and the task computes over the whole input */
-    r = put_chunk(&g_a, t.id, "a", half, 1, ct + half, n - half);
+    r = tu_input_put(&W, &g_a, t.id, "a", half, 1, ct + half, n - half);
     assert_int_equal(r.status, 200);
     j = tu_resp_json(&r);
     free(r.body);
@@ -908,9 +692,7 @@ static void test_input_too_large(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "offset")), n);
     json_decref(j);
     free(ct);
-    j = run(&g_a, t.id);
-    assert_string_equal(json_string_value(json_object_get(j, "state")), "done");
-    json_decref(j);
+    tu_task_run_done(&W, &g_a, t.id);
     check_result(&t, "sql", "SELECT COUNT(*) AS n, SUM(v) AS s FROM a", "n,s\r\n3,60\r\n");
     free_task(&t);
     check_alive();
@@ -930,7 +712,7 @@ static void test_result_and_cancel_refused(void **state)
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_good.id);
     r = http_as(&g_outsider, "POST", path, NULL, 0);
     expect_manifest_forbidden(&r);
-    json_t *j = get_task(&g_a, g_good.id);
+    json_t *j = tu_task_get(&W, &g_a, g_good.id);
     assert_int_equal(json_integer_value(json_object_get(j, "cancel_votes")), 0);
     json_decref(j);
     /* nor may the outsider read the task */
@@ -947,17 +729,13 @@ static void test_good_task_completes(void **state)
     (void)state;
     check_alive();
     size_t half = g_good_b_len / 2;
-    tu_resp r = put_chunk(&g_b, g_good.id, "b", 0, 0, g_good_b_ct, half);
+    tu_resp r = tu_input_put(&W, &g_b, g_good.id, "b", 0, 0, g_good_b_ct, half);
     assert_int_equal(r.status, 200);
     free(r.body);
-    r = put_chunk(&g_b, g_good.id, "b", half, 1, g_good_b_ct + half, g_good_b_len - half);
+    r = tu_input_put(&W, &g_b, g_good.id, "b", half, 1, g_good_b_ct + half, g_good_b_len - half);
     assert_int_equal(r.status, 200);
     free(r.body);
-    json_t *j = run(&g_b, g_good.id);
-    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
-        fail_msg("good task: %s (%s)", json_string_value(json_object_get(j, "state")),
-                 json_string_value(json_object_get(j, "reason")));
-    json_decref(j);
+    tu_task_run_done(&W, &g_b, g_good.id);
     check_result(&g_good, "sql", GOOD_QUERY, GOOD_EXPECTED);
 
     char path[128];
@@ -971,9 +749,7 @@ static void test_good_task_completes(void **state)
     expect_manifest_forbidden(&r);
     r = http_as(&g_a, "POST", path, NULL, 0);
     tu_expect_error(&r, 409, "state");
-    r = http_as(NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
 }
 
 /* psi through the daemon: the rows of the first input whose key is in every other input, in the
@@ -990,7 +766,7 @@ static void test_psi(void **state)
                             "6,fay,bern\n";
     static const char B[] = "id,score\n6,1\n3,9\n,4\n7,2\n1,5\n";
     /* keys in both: 1, 3, 6 */
-    slotspec s2[] = {{"people", &g_a, 1 << 16}, {"scores", &g_b, 1 << 16}};
+    tu_slot s2[] = {{"people", g_a.key, 1 << 16}, {"scores", g_b.key, 1 << 16}};
     task t;
     make_task(&t, "psi",
               json_pack("{s:s, s:[s, s]}", "key", "id", "columns", "id", "name"), s2, 2);
@@ -998,13 +774,9 @@ static void test_psi(void **state)
     upload_csv(&g_b, &t, "scores", B);
     upload_csv(&g_a, &t, "people", A);
     /* the psi task refuses what the sql one does: a non-owner, a non-recipient */
-    tu_resp r = put_chunk(&g_a, t.id, "scores", 0, 0, (const uint8_t *)"x", 1);
+    tu_resp r = tu_input_put(&W, &g_a, t.id, "scores", 0, 0, (const uint8_t *)"x", 1);
     expect_manifest_forbidden(&r);
-    json_t *j = run(&g_analyst, t.id);
-    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
-        fail_msg("psi: %s (%s)", json_string_value(json_object_get(j, "state")),
-                 json_string_value(json_object_get(j, "reason")));
-    json_decref(j);
+    tu_task_run_done(&W, &g_analyst, t.id);
     check_result(&t, "psi", "id\nid,name", "id,name\r\n1,ann\r\n3,\"cy, jr\"\r\n6,fay\r\n");
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/result", t.id);
@@ -1012,23 +784,19 @@ static void test_psi(void **state)
     tu_expect_error(&r, 403, "forbidden");
     r = http_as(&g_a, "GET", path, NULL, 0);
     expect_manifest_forbidden(&r);
-    j = get_task(&g_a, t.id);
+    json_t *j = tu_task_get(&W, &g_a, t.id);
     assert_string_equal(json_string_value(json_object_get(j, "function")), "psi");
     assert_true(json_is_true(json_object_get(slot_of(j, "people"), "deleted")));
     json_decref(j);
     free_task(&t);
 
     /* three inputs: the key must be in all three (1, 3) */
-    slotspec s3[] = {{"people", &g_a, 1 << 16}, {"scores", &g_b, 1 << 16}, {"c", &g_a, 1 << 16}};
+    tu_slot s3[] = {{"people", g_a.key, 1 << 16}, {"scores", g_b.key, 1 << 16}, {"c", g_a.key, 1 << 16}};
     make_task(&t, "psi", json_pack("{s:s, s:[s]}", "key", "id", "columns", "city"), s3, 3);
     upload_csv(&g_a, &t, "people", A);
     upload_csv(&g_b, &t, "scores", B);
     upload_csv(&g_a, &t, "c", "id,x\n3,b\n1,a\n2,z\n");
-    j = run(&g_a, t.id);
-    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
-        fail_msg("psi 3: %s (%s)", json_string_value(json_object_get(j, "state")),
-                 json_string_value(json_object_get(j, "reason")));
-    json_decref(j);
+    tu_task_run_done(&W, &g_a, t.id);
     check_result(&t, "psi", "id\ncity", "city\r\noslo\r\nlima\r\n");
     free_task(&t);
 
@@ -1040,9 +808,7 @@ static void test_psi(void **state)
     run_expect_failed(&t, why, 2);
     free_task(&t);
 
-    r = http_as(NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
 }
 
 /* psi whose key column is missing from an input other than the first: refused ("no such
@@ -1053,20 +819,18 @@ static void test_psi_key_missing_in_other_input(void **state)
     (void)state;
     static const char A[] = "id,name\n1,ann\n2,bob\n3,cy\n";
     static const char C[] = "key,x\n1,a\n";
-    slotspec s2[] = {{"people", &g_a, 1 << 16}, {"scores", &g_b, 1 << 16}};
+    tu_slot s2[] = {{"people", g_a.key, 1 << 16}, {"scores", g_b.key, 1 << 16}};
     task t;
     make_task(&t, "psi", json_pack("{s:s, s:[s]}", "key", "id", "columns", "name"), s2, 2);
     upload_csv(&g_a, &t, "people", A);
     upload_csv(&g_b, &t, "scores", C);
-    json_t *j = run(&g_a, t.id);
+    json_t *j = tu_task_run(&W, &g_a, t.id);
     const char *state_name = json_string_value(json_object_get(j, "state"));
     assert_string_equal(state_name, "failed");
     assert_non_null(strstr(json_string_value(json_object_get(j, "reason")), "no such column"));
     json_decref(j);
     free_task(&t);
-    tu_resp r = http_as(NULL, "GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
 }
 
 static int teardown(void **state)
@@ -1075,10 +839,10 @@ static int teardown(void **state)
     free_task(&g_good);
     free(g_good_a_ct);
     free(g_good_b_ct);
-    ward_pkey_free(g_a.key);
-    ward_pkey_free(g_b.key);
-    ward_pkey_free(g_analyst.key);
-    ward_pkey_free(g_outsider.key);
+    tu_party_free(&g_a);
+    tu_party_free(&g_b);
+    tu_party_free(&g_analyst);
+    tu_party_free(&g_outsider);
     ward_wipe(g_sk, sizeof g_sk);
     tu_wardd_stop(&W);
     return 0;

@@ -14,6 +14,7 @@
 
 #include "testutil.h"
 #include "wardd_harness.h"
+#include "wardd_tasks_util.h"
 #include "ward/audit.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
@@ -23,59 +24,17 @@
 #include "ward/task.h"
 #include "ward/x509.h"
 
-typedef struct ident {
-    ward_pkey *key;
-    ward_cert *cert;
-    char cert_path[4200], key_path[4200];
-} ident;
+typedef tu_party ident;
 
 static tu_wardd W;
 static ident g_provider, g_recipient, g_stranger, g_ca_user;
 static ward_pkey *g_ca_key;
 static ward_cert *g_ca;
-
-static void write_file(const char *path, const char *text, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* issuer NULL: self-signed. */
-static void make_ident(ident *id, const char *name, const ward_cert *issuer,
-                       const ward_pkey *issuer_key)
-{
-    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &id->key), WARD_OK);
-    int64_t now = (int64_t)time(NULL);
-    ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
-                           .path_len = -1, .client_auth = 1};
-    assert_int_equal(ward_cert_create(&spec, id->key, issuer, issuer ? issuer_key : id->key,
-                                      &id->cert),
-                     WARD_OK);
-    char *pem = NULL;
-    size_t len = 0;
-    assert_int_equal(ward_cert_to_pem(id->cert, &pem, &len), WARD_OK);
-    snprintf(id->cert_path, sizeof id->cert_path, "%s/%s.crt", W.tmp, name);
-    write_file(id->cert_path, pem, len);
-    free(pem);
-    assert_int_equal(ward_pkey_private_pem(id->key, &pem, &len), WARD_OK);
-    snprintf(id->key_path, sizeof id->key_path, "%s/%s.key", W.tmp, name);
-    write_file(id->key_path, pem, len);
-    ward_wipe(pem, len);
-    free(pem);
-}
-
-static void free_ident(ident *id)
-{
-    ward_pkey_free(id->key);
-    ward_cert_free(id->cert);
-}
+static ward_cert *g_ca_user_cert;
 
 static tu_resp http_as(const ident *who, const char *method, const char *path, const char *body)
 {
-    return tu_wardd_request(&W, who ? who->cert_path : NULL, who ? who->key_path : NULL, method,
-                            path, body, body ? strlen(body) : 0);
+    return tu_party_request(&W, who, method, path, body, body ? strlen(body) : 0);
 }
 
 /* Asserts a 403 and returns its request id (malloc'd). */
@@ -135,64 +94,24 @@ static int has_record(const char *log, const char *rid, const char *action, cons
     return found;
 }
 
-static char *spki_b64(const ward_pkey *k)
-{
-    uint8_t *der = NULL;
-    size_t n = 0;
-    char *b64 = NULL;
-    assert_int_equal(ward_pkey_spki_der(k, &der, &n), WARD_OK);
-    assert_int_equal(ward_base64_encode(der, n, &b64, NULL), WARD_OK);
-    free(der);
-    return b64;
-}
-
 /* A sql task: creator and slot owner `owner`, recipient `recipient`, signed by owner. */
 static char *envelope(const ident *owner, const ident *recipient, char id[33])
 {
-    uint8_t rid[16], x[32], sk[32];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(id + 2 * i, 3, "%02x", rid[i]);
+    uint8_t x[32], sk[32];
+    tu_task_new_id(id);
     assert_int_equal(ward_x25519_generate(sk, x), WARD_OK);
-    char xhex[65];
-    for (size_t i = 0; i < 32; i++)
-        snprintf(xhex + 2 * i, 3, "%02x", x[i]);
-    char *a = spki_b64(owner->key), *c = spki_b64(recipient->key);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:i}], "
-                          "s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", id, "creator", a, "function", "builtin", "sql",
-                          "params", "query", "SELECT * FROM a", "inputs", "slot", "a", "owner", a,
-                          "max_bytes", 1 << 16, "recipients", "identity", c, "x25519", xhex,
-                          "expires_at", (json_int_t)time(NULL) + 3600, "retention",
-                          "delete-on-done");
-    free(a);
-    free(c);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    ward_task_manifest *m = NULL;
-    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
-        fail_msg("manifest: %s", ward_errmsg());
-    free(text);
-    assert_int_equal(ward_task_sign(m, owner->key), WARD_OK);
-    char *env = NULL;
-    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
+    const tu_slot slots[] = {{"a", owner->key, 1 << 16}};
+    const tu_manifest_spec spec = {.id = id, .creator = owner->key, .fn = "sql",
+                                   .params = json_pack("{s:s}", "query", "SELECT * FROM a"),
+                                   .slots = slots, .n_slots = 1, .recipient = recipient->key,
+                                   .x25519 = x, .expires_at = (int64_t)time(NULL) + 3600};
+    ward_task_manifest *m = tu_manifest_make(&spec);
+    const ward_pkey *const signer[] = {owner->key};
+    tu_manifest_sign(m, signer, 1);
+    char *env = tu_envelope(m);
     ward_task_manifest_free(m);
     ward_wipe(sk, sizeof sk);
     return env;
-}
-
-static ward_identity *open_identity(void)
-{
-    ward_rot *rot = NULL;
-    assert_int_equal(ward_rot_open(W.data, 0, &rot), WARD_OK);
-    uint8_t key[WARD_IDENTITY_KEY_LEN];
-    assert_int_equal(ward_rot_derive(rot, WARD_IDENTITY_KEY_LABEL, NULL, 0, key, sizeof key),
-                     WARD_OK);
-    ward_rot_close(rot);
-    ward_identity *db = NULL;
-    assert_int_equal(ward_identity_open(W.data, 1, key, &db), WARD_OK);
-    ward_wipe(key, sizeof key);
-    return db;
 }
 
 /* ---- tests ------------------------------------------------------------------------------------ */
@@ -202,9 +121,9 @@ static int setup(void **state)
     (void)state;
     if (tu_wardd_start(&W) != 0)
         return -1;
-    make_ident(&g_provider, "provider", NULL, NULL);
-    make_ident(&g_recipient, "recipient", NULL, NULL);
-    make_ident(&g_stranger, "stranger", NULL, NULL);
+    tu_party_make_issued(&W, &g_provider, "provider", NULL, NULL, NULL);
+    tu_party_make_issued(&W, &g_recipient, "recipient", NULL, NULL, NULL);
+    tu_party_make_issued(&W, &g_stranger, "stranger", NULL, NULL, NULL);
     tu_wardd_enroll(&W, "provider", g_provider.cert_path, "data-provider");
     /* The manifest names it as the recipient, but its role lacks result.read. */
     tu_wardd_enroll(&W, "recipient", g_recipient.cert_path, "data-provider");
@@ -214,10 +133,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    free_ident(&g_provider);
-    free_ident(&g_recipient);
-    free_ident(&g_stranger);
-    free_ident(&g_ca_user);
+    tu_party_free(&g_provider);
+    tu_party_free(&g_recipient);
+    tu_party_free(&g_stranger);
+    tu_party_free(&g_ca_user);
+    ward_cert_free(g_ca_user_cert);
     ward_cert_free(g_ca);
     ward_pkey_free(g_ca_key);
     tu_wardd_stop(&W);
@@ -350,40 +270,33 @@ static void test_ca_issued_then_revoked(void **state)
     ward_cert_spec cs = {.common_name = "Ward Test Operators CA", .not_before = now - 60,
                          .not_after = now + 86400, .is_ca = 1, .path_len = -1};
     assert_int_equal(ward_cert_create(&cs, g_ca_key, NULL, g_ca_key, &g_ca), WARD_OK);
-    make_ident(&g_ca_user, "auditor-1", g_ca, g_ca_key);
+    tu_party_make_issued(&W, &g_ca_user, "auditor-1", g_ca, g_ca_key, &g_ca_user_cert);
     /* Enrolled, its CA trusted: an auditor reads the metrics. */
     tu_wardd_enroll(&W, "auditor-1", g_ca_user.cert_path, "auditor");
-    ward_identity *db = open_identity();
+    ward_identity *db = tu_wardd_identity_open(&W);
     assert_int_equal(ward_identity_ca_add(db, g_ca), WARD_OK);
     tu_resp r = http_as(&g_ca_user, "GET", "/metrics", NULL);
     assert_int_equal(r.status, 200);
     free(r.body);
 
     size_t len = 0;
-    uint8_t *crl = crl_revoking(g_ca_user.cert, &len);
+    uint8_t *crl = crl_revoking(g_ca_user_cert, &len);
     assert_int_equal(ward_identity_crl_add(db, crl, len), WARD_OK);
     free(crl);
     ward_identity_close(db);
 
     /* Revoked: the TLS handshake is refused with the certificate_revoked alert. */
-    char url[128], err[CURL_ERROR_SIZE] = "";
-    snprintf(url, sizeof url, "https://127.0.0.1:%d/healthz", W.port);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, W.pin);
-    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-    curl_easy_setopt(c, CURLOPT_SSLCERT, g_ca_user.cert_path);
-    curl_easy_setopt(c, CURLOPT_SSLKEY, g_ca_user.key_path);
+    char err[CURL_ERROR_SIZE] = "";
+    tu_resp rr;
+    struct curl_slist *hdr = NULL;
+    CURL *c = tu_wardd_curl(&W, g_ca_user.cert_path, g_ca_user.key_path, "GET", "/healthz", NULL,
+                            0, &rr, &hdr);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    FILE *sink = fopen("/dev/null", "w");
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_cleanup(c);
-    fclose(sink);
+    curl_slist_free_all(hdr);
+    free(rr.body);
     if (rc == CURLE_OK || strstr(err, "revoked") == NULL)
         fail_msg("a revoked certificate: curl %d \"%s\"", (int)rc, err);
     char *log = export_audit();

@@ -13,6 +13,7 @@
 
 #include "testutil.h"
 #include "wardd_harness.h"
+#include "wardd_tasks_util.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/json.h"
@@ -34,56 +35,29 @@ static const char QUERY[] = "SELECT a.id, a.pad, b.k FROM a, b ORDER BY a.id, b.
 
 static tu_resp http_as(const ident *who, const char *method, const char *path)
 {
-    return tu_wardd_request(&W, who ? who->cert_path : NULL, who ? who->key_path : NULL, method,
-                            path, NULL, 0);
+    return tu_party_request(&W, who, method, path, NULL, 0);
 }
-
-
-
 
 static ward_task_manifest *manifest(void)
 {
-    const char *a = g_a.spki_b64, *b = g_b.spki_b64, *c = g_analyst.spki_b64;
-    char x[65];
-    for (size_t i = 0; i < 32; i++)
-        snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:i}, {s:s, s:s, "
-                          "s:i}], s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", g_id, "creator", a, "function", "builtin",
-                          "sql", "params", "query", QUERY, "inputs", "slot", "a", "owner", a,
-                          "max_bytes", 8 << 20, "slot", "b", "owner", b, "max_bytes", 1 << 20,
-                          "recipients", "identity", c, "x25519", x, "expires_at",
-                          (json_int_t)time(NULL) + 3600, "retention", "delete-on-done");
-    assert_non_null(j);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    ward_task_manifest *m = NULL;
-    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
-        fail_msg("manifest: %s", ward_errmsg());
-    free(text);
-    assert_int_equal(ward_task_sign(m, g_a.key), WARD_OK);
-    assert_int_equal(ward_task_sign(m, g_b.key), WARD_OK);
-    assert_int_equal(ward_task_sign(m, g_analyst.key), WARD_OK);
+    const tu_slot slots[] = {{"a", g_a.key, 8 << 20}, {"b", g_b.key, 1 << 20}};
+    const tu_manifest_spec spec = {.id = g_id, .creator = g_a.key, .fn = "sql",
+                                   .params = json_pack("{s:s}", "query", QUERY),
+                                   .slots = slots, .n_slots = 2, .recipient = g_analyst.key,
+                                   .x25519 = g_pk, .expires_at = (int64_t)time(NULL) + 3600};
+    ward_task_manifest *m = tu_manifest_make(&spec);
+    const ward_pkey *const all[] = {g_a.key, g_b.key, g_analyst.key};
+    tu_manifest_sign(m, all, 3);
     return m;
 }
 
+/* csv sealed in the stream's default chunks, in one PUT. */
 static void upload(const ident *who, const char *slot, const uint8_t task_pk[32],
                    const char *csv)
 {
-    char aad[256], path[256];
-    snprintf(aad, sizeof aad, "ward-task-input-v1/%s/%s", g_id, slot);
-    uint8_t *ct = NULL;
     size_t ctl = 0;
-    assert_int_equal(ward_stream_seal(task_pk, 0, (const uint8_t *)aad, strlen(aad),
-                                      (const uint8_t *)csv, strlen(csv), &ct, &ctl),
-                     WARD_OK);
-    snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=0&final=1", g_id, slot);
-    tu_resp r = tu_wardd_request(&W, who->cert_path, who->key_path, "PUT", path,
-                                 (const char *)ct, ctl);
-    if (r.status != 200)
-        fprintf(stderr, "upload %s: %ld %s\n", slot, r.status, r.body);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    uint8_t *ct = tu_input_seal(task_pk, g_id, slot, 0, csv, strlen(csv), &ctl);
+    tu_input_upload(&W, who, g_id, slot, ct, ctl, 0);
     free(ct);
 }
 
@@ -137,49 +111,23 @@ static void test_large_result(void **state)
     /* may read results on this node (RBAC), but is no recipient of this task */
     tu_party_make(&W, &g_outsider, "outsider", "result-consumer");
     assert_int_equal(ward_x25519_generate(g_sk, g_pk), WARD_OK);
-    uint8_t rid[16];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(g_id + 2 * i, 3, "%02x", rid[i]);
+    tu_task_new_id(g_id);
     make_data();
 
     ward_task_manifest *m = manifest();
-    char *env = NULL;
-    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
-    tu_resp r = tu_wardd_request(&W, g_a.cert_path, g_a.key_path, "POST", "/v1/tasks", env,
-                                 strlen(env));
-    free(env);
-    if (r.status != 201)
-        fprintf(stderr, "create: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 201);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
-    const char *pkhex = json_string_value(json_object_get(json_object_get(j, "ta"), "task_pk"));
-    assert_non_null(pkhex);
+    char *env = tu_envelope(m);
     uint8_t task_pk[32];
-    assert_int_equal(ward_hex_decode_fixed(pkhex, strlen(pkhex), task_pk, 32), WARD_OK);
-    json_decref(j);
+    tu_task_post_approved(&W, &g_a, env, task_pk);
+    free(env);
 
     upload(&g_a, "a", task_pk, g_csv_a);
     upload(&g_b, "b", task_pk, CSV_B);
-    char path[256];
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
-    r = http_as(&g_b, "POST", path);
-    assert_int_equal(r.status, 200);
-    j = tu_resp_json(&r);
-    free(r.body);
-    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
-        fail_msg("run: %s (%s)", json_string_value(json_object_get(j, "state")),
-                 json_string_value(json_object_get(j, "reason")));
-    json_decref(j);
+    tu_task_run_done(&W, &g_b, g_id);
 
     /* the metadata: statement, signature, the ciphertext's length and hash, no ciphertext */
+    char path[256];
     snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
-    r = http_as(&g_analyst, "GET", path);
-    assert_int_equal(r.status, 200);
-    j = tu_resp_json(&r);
-    free(r.body);
+    json_t *j = tu_get_json(&W, &g_analyst, path);
     assert_null(json_object_get(j, "result_enc"));
     json_int_t total = json_integer_value(json_object_get(j, "result_bytes"));
     char sha_hex[65];
@@ -189,10 +137,8 @@ static void test_large_result(void **state)
     size_t expected_len = strlen(g_expected);
     assert_true(expected_len > 2u * 1024u * 1024u); /* far above the old 960 KiB */
     assert_true(total > (json_int_t)expected_len);
-    const char *stb = json_string_value(json_object_get(j, "statement"));
-    uint8_t *st = NULL;
     size_t stl = 0;
-    assert_int_equal(ward_base64url_decode(stb, strlen(stb), &st, &stl), WARD_OK);
+    uint8_t *st = tu_b64u_member(j, "statement", &stl);
     json_decref(j);
 
     /* the ciphertext in pieces: 1,000,000 bytes at a time, then the default (up to 8 MiB) */
@@ -202,7 +148,7 @@ static void test_large_result(void **state)
     while (off < (size_t)total) {
         snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=%zu%s", g_id, off,
                  pieces < 2 ? "&length=1000000" : "");
-        r = http_as(&g_analyst, "GET", path);
+        tu_resp r = http_as(&g_analyst, "GET", path);
         if (r.status != 200)
             fail_msg("data at %zu: %ld %s", off, r.status, r.body);
         assert_true(r.len > 0 && r.len <= (size_t)total - off);
@@ -217,8 +163,7 @@ static void test_large_result(void **state)
     uint8_t h[32];
     char hh[65];
     assert_int_equal(ward_hash(WARD_HASH_SHA256, enc, (size_t)total, h), WARD_OK);
-    for (size_t i = 0; i < 32; i++)
-        snprintf(hh + 2 * i, 3, "%02x", h[i]);
+    tu_hex(h, 32, hh);
     assert_string_equal(hh, sha_hex);
     uint8_t digest[32];
     ward_task_manifest_digest(m, digest);
@@ -229,20 +174,14 @@ static void test_large_result(void **state)
     assert_int_equal(ptl, expected_len);
     assert_memory_equal(pt, g_expected, ptl);
     /* the statement signs this CSV: its SHA-256 and length */
-    assert_int_equal(stl, 14 + 1 + 3 + 4 * 32 + 8);
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, pt, ptl, h), WARD_OK);
-    assert_memory_equal(st + 114, h, 32);
-    uint64_t n = 0;
-    for (int k = 0; k < 8; k++)
-        n |= (uint64_t)st[146 + k] << (8 * k);
-    assert_int_equal(n, ptl);
+    tu_statement_check(st, stl, "sql", digest, QUERY, pt, ptl);
     free(pt);
     free(st);
     free(enc);
 
     /* not the recipient: a participant, an outsider (who holds result.read), nobody */
     snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=0", g_id);
-    r = http_as(&g_b, "GET", path);
+    tu_resp r = http_as(&g_b, "GET", path);
     tu_expect_error(&r, 403, "forbidden");
     r = http_as(&g_outsider, "GET", path);
     tu_expect_error(&r, 403, "forbidden");
@@ -273,9 +212,7 @@ static void test_large_result(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, 1);
     free(r.body);
-    r = http_as(NULL, "GET", "/healthz");
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    tu_healthz(&W);
     ward_task_manifest_free(m);
 }
 

@@ -20,6 +20,7 @@
 
 #include "testutil.h"
 #include "wardd_harness.h"
+#include "wardd_tasks_util.h"
 #include "ward/claims.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
@@ -47,28 +48,12 @@ static int stop_daemon(void **state)
     return 0;
 }
 
-/* ---- HTTP ----------------------------------------------------------------------------------- */
-
 typedef tu_resp resp;
 
 static resp http_as(const ident *who, const char *method, const char *path, const char *body,
                     size_t len)
 {
-    return tu_wardd_request(&W, who ? who->cert_path : NULL, who ? who->key_path : NULL, method,
-                            path, body, len);
-}
-
-
-static resp http(const char *method, const char *path, const char *body, size_t len)
-{
-    return http_as(NULL, method, path, body, len);
-}
-
-static void healthz(void)
-{
-    resp r = http("GET", "/healthz", NULL, 0);
-    assert_int_equal(r.status, 200);
-    free(r.body);
+    return tu_party_request(&W, who, method, path, body, len);
 }
 
 /* ---- identities and the manifest ------------------------------------------------------------ */
@@ -79,9 +64,6 @@ static ward_task_manifest *g_m; /* the manifest, all signatures */
 static uint8_t g_sk[32], g_pk[32]; /* the analyst's X25519 result key */
 static int64_t g_expires;           /* one value: every copy of a manifest has one digest */
 
-
-
-
 static const char QUERY[] =
     "SELECT p.region AS region, SUM(s.amount) AS total, COUNT(*) AS n FROM a AS p JOIN b AS s "
     "ON p.id = s.id GROUP BY p.region ORDER BY p.region";
@@ -89,59 +71,21 @@ static const char CSV_A[] = "id,region\n1,north\n2,south\n3,north\n5,east\n";
 static const char CSV_B[] = "id,amount\n1,10\n2,20\n3,5\n4,7\n";
 static const char EXPECTED[] = "region,total,n\r\nnorth,15,2\r\nsouth,20,1\r\n";
 
-/* The manifest: creator a, slots a (owner a) and b (owner b), recipient the analyst. */
+/* The manifest: creator a, slots a (owner a) and b (owner b), recipient the analyst (its
+ * X25519 result key g_pk, signed in the manifest). */
 static ward_task_manifest *manifest(const char *id)
 {
-    const char *a = g_a.spki_b64, *b = g_b.spki_b64, *c = g_analyst.spki_b64;
-    char x[65]; /* the analyst's X25519 result key: signed in the manifest */
-    for (size_t i = 0; i < 32; i++)
-        snprintf(x + 2 * i, 3, "%02x", g_pk[i]);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:i}, {s:s, s:s, "
-                          "s:i}], s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", id, "creator", a, "function", "builtin", "sql",
-                          "params", "query", QUERY, "inputs", "slot", "a", "owner", a,
-                          "max_bytes", 1 << 20, "slot", "b", "owner", b, "max_bytes", 1 << 20,
-                          "recipients", "identity", c, "x25519", x, "expires_at",
-                          (json_int_t)g_expires,
-                          "retention", "delete-on-done");
-    assert_non_null(j);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    ward_task_manifest *m = NULL;
-    if (ward_task_manifest_parse(text, strlen(text), &m) != WARD_OK)
-        fail_msg("manifest: %s", ward_errmsg());
-    free(text);
-    return m;
-}
-
-static char *envelope(ward_task_manifest *m)
-{
-    char *env = NULL;
-    assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
-    return env;
+    const tu_slot slots[] = {{"a", g_a.key, 1 << 20}, {"b", g_b.key, 1 << 20}};
+    const tu_manifest_spec spec = {.id = id, .creator = g_a.key, .fn = "sql",
+                                   .params = json_pack("{s:s}", "query", QUERY),
+                                   .slots = slots, .n_slots = 2, .recipient = g_analyst.key,
+                                   .x25519 = g_pk, .expires_at = g_expires};
+    return tu_manifest_make(&spec);
 }
 
 static json_t *get_task(const ident *who)
 {
-    char path[128];
-    snprintf(path, sizeof path, "/v1/tasks/%s", g_id);
-    resp r = http_as(who, "GET", path, NULL, 0);
-    if (r.status != 200)
-        fprintf(stderr, "GET task: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    return j;
-}
-
-static uint8_t *b64u_dec(json_t *j, const char *member, size_t *len)
-{
-    const char *s = json_string_value(json_object_get(j, member));
-    if (s == NULL)
-        fail_msg("member %s missing", member);
-    uint8_t *out = NULL;
-    assert_int_equal(ward_base64url_decode(s, strlen(s), &out, len), WARD_OK);
-    return out;
+    return tu_task_get(&W, who, g_id);
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -157,10 +101,7 @@ static void test_setup_identities(void **state)
     tu_party_make(&W, &g_outsider, "outsider", "auditor");
     assert_int_equal(ward_x25519_generate(g_sk, g_pk), WARD_OK);
     g_expires = (int64_t)time(NULL) + 3600;
-    uint8_t rid[16];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(g_id + 2 * i, 3, "%02x", rid[i]);
+    tu_task_new_id(g_id);
     g_m = manifest(g_id);
 }
 
@@ -172,9 +113,9 @@ static void test_create_and_approve(void **state)
     /* same content, same digest: sign it by a and b only */
     assert_int_equal(ward_task_sign(partial, g_a.key), WARD_OK);
     assert_int_equal(ward_task_sign(partial, g_b.key), WARD_OK);
-    char *env = envelope(partial);
+    char *env = tu_envelope(partial);
     /* no client certificate: 401 */
-    resp r = http("POST", "/v1/tasks", env, strlen(env));
+    resp r = http_as(NULL, "POST", "/v1/tasks", env, strlen(env));
     tu_expect_error(&r, 401, "unauthenticated");
     /* an outsider may not post it */
     r = http_as(&g_outsider, "POST", "/v1/tasks", env, strlen(env));
@@ -191,17 +132,17 @@ static void test_create_and_approve(void **state)
     json_decref(j);
     free(env);
     /* the same task again: 409 */
-    env = envelope(partial);
+    env = tu_envelope(partial);
     r = http_as(&g_a, "POST", "/v1/tasks", env, strlen(env));
     tu_expect_error(&r, 409, "exists");
     free(env);
     ward_task_manifest_free(partial);
-    healthz();
+    tu_healthz(&W);
 
     /* the analyst's signature: approved, with a TA instance */
     ward_task_manifest *mine = manifest(g_id);
     assert_int_equal(ward_task_sign(mine, g_analyst.key), WARD_OK);
-    env = envelope(mine);
+    env = tu_envelope(mine);
     ward_task_manifest_free(mine);
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/signatures", g_id);
@@ -231,8 +172,7 @@ static void test_evidence(void **state)
     uint8_t digest[32];
     char dhex[65];
     ward_task_manifest_digest(g_m, digest);
-    for (size_t i = 0; i < 32; i++)
-        snprintf(dhex + 2 * i, 3, "%02x", digest[i]);
+    tu_hex(digest, 32, dhex);
     assert_string_equal(json_string_value(json_object_get(j, "manifest_sha256")), dhex);
     json_t *ta = json_object_get(j, "ta");
     assert_non_null(ta);
@@ -240,7 +180,7 @@ static void test_evidence(void **state)
     assert_non_null(pkhex);
     assert_int_equal(ward_hex_decode_fixed(pkhex, strlen(pkhex), g_task_pk, 32), WARD_OK);
     size_t spl = 0;
-    uint8_t *spk = b64u_dec(ta, "sign_pk", &spl);
+    uint8_t *spk = tu_b64u_member(ta, "sign_pk", &spl);
     assert_int_equal(ward_pkey_from_spki_der(spk, spl, &g_sign_pk), WARD_OK);
 
     /* the evidence bundle verifies against this node's platform certificate (pinned) */
@@ -274,9 +214,9 @@ static void test_evidence(void **state)
     snprintf(path, sizeof path, "/v1/tasks/%s", g_id);
     resp r = http_as(&g_outsider, "GET", path, NULL, 0);
     tu_expect_error(&r, 403, "forbidden");
-    r = http("GET", path, NULL, 0);
+    r = http_as(NULL, "GET", path, NULL, 0);
     tu_expect_error(&r, 401, "unauthenticated");
-    healthz();
+    tu_healthz(&W);
 }
 
 /* The recipient's result key is the signed manifest's: there is no endpoint to register
@@ -306,23 +246,16 @@ static void test_no_recipient_key_endpoint(void **state)
 static void put_chunk(const ident *who, const char *slot, size_t offset, int final,
                       const uint8_t *data, size_t len, resp *out)
 {
-    char path[256];
-    snprintf(path, sizeof path, "/v1/tasks/%s/inputs/%s?offset=%zu%s", g_id, slot, offset,
-             final ? "&final=1" : "");
-    *out = http_as(who, "PUT", path, (const char *)data, len);
+    *out = tu_input_put(&W, who, g_id, slot, offset, final, data, len);
 }
 
 /* Encrypts csv to the task key with the slot's associated data and uploads it in two chunks,
  * re-sending the first once (409 with the offset to resume at). */
 static void upload(const ident *who, const char *slot, const char *csv)
 {
-    char aad[256];
-    snprintf(aad, sizeof aad, "ward-task-input-v1/%s/%s", g_id, slot);
-    uint8_t *ct = NULL;
     size_t ctl = 0;
-    assert_int_equal(ward_stream_seal(g_task_pk, WARD_STREAM_MIN_CHUNK, (const uint8_t *)aad,
-                                      strlen(aad), (const uint8_t *)csv, strlen(csv), &ct, &ctl),
-                     WARD_OK);
+    uint8_t *ct = tu_input_seal(g_task_pk, g_id, slot, WARD_STREAM_MIN_CHUNK, csv, strlen(csv),
+                                &ctl);
     size_t half = ctl / 2;
     resp r;
     put_chunk(who, slot, 0, 0, ct, half, &r);
@@ -363,7 +296,7 @@ static void test_upload(void **state)
     tu_expect_error(&r, 401, "unauthenticated");
     put_chunk(&g_a, "nope", 0, 0, (const uint8_t *)"x", 1, &r);
     tu_expect_error(&r, 404, "not_found");
-    healthz();
+    tu_healthz(&W);
     upload(&g_a, "a", CSV_A);
     /* run before every input is complete: refused, nothing lost */
     char path[128];
@@ -388,78 +321,34 @@ static void test_run_and_result(void **state)
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_id);
     r = http_as(&g_outsider, "POST", path, NULL, 0);
     tu_expect_error(&r, 403, "forbidden");
-    healthz();
+    tu_healthz(&W);
 
-    snprintf(path, sizeof path, "/v1/tasks/%s/run", g_id);
-    r = http_as(&g_b, "POST", path, NULL, 0);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
-        fail_msg("run: %s (%s)", json_string_value(json_object_get(j, "state")),
-                 json_string_value(json_object_get(j, "reason")));
-    json_decref(j);
+    tu_task_run_done(&W, &g_b, g_id);
 
     snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
     r = http_as(&g_b, "GET", path, NULL, 0);
     tu_expect_error(&r, 403, "forbidden");
-    r = http_as(&g_analyst, "GET", path, NULL, 0);
-    assert_int_equal(r.status, 200);
-    j = tu_resp_json(&r);
-    free(r.body);
-    size_t stl = 0, sigl = 0, encl = 0, spl = 0;
-    uint8_t *st = b64u_dec(j, "statement", &stl);
-    uint8_t *sig = b64u_dec(j, "signature", &sigl);
-    uint8_t *spk = b64u_dec(j, "sign_pk", &spl);
     /* the ciphertext: one piece here (small), from GET .../result/data */
-    encl = (size_t)json_integer_value(json_object_get(j, "result_bytes"));
-    assert_true(encl > 0);
-    snprintf(path, sizeof path, "/v1/tasks/%s/result/data?offset=0", g_id);
-    r = http_as(&g_analyst, "GET", path, NULL, 0);
-    assert_int_equal(r.status, 200);
-    assert_int_equal(r.len, encl);
-    uint8_t *enc = (uint8_t *)r.body;
-    snprintf(path, sizeof path, "/v1/tasks/%s/result", g_id);
-    /* the key that signed is the one the evidence bound */
+    tu_result res;
+    tu_result_fetch(&W, &g_analyst, g_id, &res);
+    /* the key that signed is the one the evidence bound; only the manifest's recipient key
+     * opens the result; the statement: "WARD-RESULT-1" 0 | 3 "sql" | digest | SHA-256(query) |
+     * inputs | SHA-256(csv) | its length */
     uint8_t *der = NULL;
     size_t dl = 0;
     assert_int_equal(ward_pkey_spki_der(g_sign_pk, &der, &dl), WARD_OK);
-    assert_int_equal(dl, spl);
-    assert_memory_equal(der, spk, dl);
-    free(der);
-    assert_int_equal(ward_verify(g_sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, stl, sig, sigl),
-                     WARD_OK);
     uint8_t digest[32];
     ward_task_manifest_digest(g_m, digest);
-    uint8_t *pt = NULL;
     size_t ptl = 0;
-    /* only the manifest's recipient key opens the result */
-    uint8_t osk[32], opk[32];
-    assert_int_equal(ward_x25519_generate(osk, opk), WARD_OK);
-    assert_int_not_equal(ward_stream_open(osk, digest, 32, enc, encl, &pt, &ptl), WARD_OK);
-    assert_null(pt);
-    assert_int_equal(ward_stream_open(g_sk, digest, 32, enc, encl, &pt, &ptl), WARD_OK);
+    char *pt = tu_result_open(&res, der, dl, digest, "sql", QUERY, g_sk, &ptl);
+    free(der);
     if (ptl != strlen(EXPECTED) || memcmp(pt, EXPECTED, ptl) != 0)
-        fail_msg("result: %.*s", (int)ptl, (const char *)pt);
-    /* the statement: "WARD-RESULT-1" 0 | 3 "sql" | digest | SHA-256(query) | inputs | SHA-256(csv) */
-    assert_int_equal(stl, 14 + 1 + 3 + 4 * 32 + 8);
-    assert_memory_equal(st, "WARD-RESULT-1", 14);
-    assert_memory_equal(st + 15, "sql", 3);
-    assert_memory_equal(st + 18, digest, 32);
-    uint8_t h[32];
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, QUERY, strlen(QUERY), h), WARD_OK);
-    assert_memory_equal(st + 50, h, 32);
-    assert_int_equal(ward_hash(WARD_HASH_SHA256, pt, ptl, h), WARD_OK);
-    assert_memory_equal(st + 114, h, 32);
+        fail_msg("result: %.*s", (int)ptl, pt);
     free(pt);
-    free(st);
-    free(sig);
-    free(enc);
-    free(spk);
-    json_decref(j);
+    tu_result_free(&res);
 
     /* done: the TA is gone, inputs deleted, a further upload or run refused */
-    j = get_task(&g_a);
+    json_t *j = get_task(&g_a);
     json_t *slots = json_object_get(j, "slots");
     assert_true(json_is_true(json_object_get(json_array_get(slots, 0), "deleted")));
     assert_true(json_is_false(json_object_get(json_object_get(j, "ta"), "alive")));
@@ -472,7 +361,7 @@ static void test_run_and_result(void **state)
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", g_id);
     r = http_as(&g_b, "POST", path, NULL, 0);
     tu_expect_error(&r, 409, "state");
-    healthz();
+    tu_healthz(&W);
 }
 
 /* A second task, cancelled by a quorum (2 of 3) before any input. */
@@ -480,28 +369,20 @@ static void test_cancel(void **state)
 {
     (void)state;
     char id[WARD_TASK_ID_HEX_LEN + 1];
-    uint8_t rid[16];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(id + 2 * i, 3, "%02x", rid[i]);
+    tu_task_new_id(id);
     ward_task_manifest *m = manifest(id);
     assert_int_equal(ward_task_sign(m, g_a.key), WARD_OK);
     assert_int_equal(ward_task_sign(m, g_b.key), WARD_OK);
     assert_int_equal(ward_task_sign(m, g_analyst.key), WARD_OK);
-    char *env = envelope(m);
+    char *env = tu_envelope(m);
     ward_task_manifest_free(m);
-    resp r = http_as(&g_b, "POST", "/v1/tasks", env, strlen(env));
+    tu_task_post_approved(&W, &g_b, env, NULL);
     free(env);
-    assert_int_equal(r.status, 201);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
-    json_decref(j);
     char path[128];
     snprintf(path, sizeof path, "/v1/tasks/%s/cancel", id);
-    r = http_as(&g_a, "POST", path, NULL, 0);
+    resp r = http_as(&g_a, "POST", path, NULL, 0);
     assert_int_equal(r.status, 200);
-    j = tu_resp_json(&r);
+    json_t *j = tu_resp_json(&r);
     free(r.body);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "approved");
     assert_int_equal(json_integer_value(json_object_get(j, "cancel_votes")), 1);
@@ -529,21 +410,7 @@ static void test_metrics(void **state)
 static void test_sigterm(void **state)
 {
     (void)state;
-    assert_true(W.pid > 0);
-    assert_int_equal(kill(W.pid, SIGTERM), 0);
-    int st = 0;
-    pid_t w = 0;
-    for (int i = 0; i < 600 && w == 0; i++) {
-        w = waitpid(W.pid, &st, WNOHANG);
-        if (w == 0)
-            tu_sleep_ms(100);
-    }
-    assert_int_equal(w, W.pid);
-    W.pid = -1;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fprintf(stderr, "wardd: status %d\n", st);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    tu_wardd_term(&W, NULL, NULL);
 }
 
 static int teardown(void **state)

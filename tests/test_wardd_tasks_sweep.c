@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "wardd_harness.h"
+#include "wardd_tasks_util.h"
 #include "ward/crypto.h"
 #include "ward/encoding.h"
 #include "ward/identity.h"
@@ -23,9 +24,6 @@ typedef tu_party ident;
 static tu_wardd W;
 static ident g_a, g_b, g_analyst;
 static uint8_t g_xpk[32];
-
-
-
 
 static int setup(void **state)
 {
@@ -56,54 +54,24 @@ static int teardown(void **state)
 /* Posts a signed sql task expiring at `expires`; returns its id in id. */
 static void post_task(int64_t expires, char id[WARD_TASK_ID_HEX_LEN + 1])
 {
-    uint8_t rid[16];
-    assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
-    for (size_t i = 0; i < sizeof rid; i++)
-        snprintf(id + 2 * i, 3, "%02x", rid[i]);
-    char x[65];
-    for (size_t i = 0; i < 32; i++)
-        snprintf(x + 2 * i, 3, "%02x", g_xpk[i]);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:{s:s}, s:[{s:s, s:s, s:i}, {s:s, s:s, "
-                          "s:i}], s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", id, "creator", g_a.spki_b64, "function",
-                          "builtin", "sql", "params", "query", "SELECT 1", "inputs", "slot", "a",
-                          "owner", g_a.spki_b64, "max_bytes", 1 << 20, "slot", "b", "owner",
-                          g_b.spki_b64, "max_bytes", 1 << 20, "recipients", "identity",
-                          g_analyst.spki_b64, "x25519", x, "expires_at", (json_int_t)expires,
-                          "retention", "delete-on-done");
-    assert_non_null(j);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    ward_task_manifest *m = NULL;
-    assert_int_equal(ward_task_manifest_parse(text, strlen(text), &m), WARD_OK);
-    free(text);
-    assert_int_equal(ward_task_sign(m, g_a.key), WARD_OK);
-    assert_int_equal(ward_task_sign(m, g_b.key), WARD_OK);
-    assert_int_equal(ward_task_sign(m, g_analyst.key), WARD_OK);
-    char *env = NULL;
-    size_t el = 0;
-    assert_int_equal(ward_task_envelope_serialize(m, &env, &el), WARD_OK);
+    tu_task_new_id(id);
+    const tu_slot slots[] = {{"a", g_a.key, 1 << 20}, {"b", g_b.key, 1 << 20}};
+    const tu_manifest_spec spec = {.id = id, .creator = g_a.key, .fn = "sql",
+                                   .params = json_pack("{s:s}", "query", "SELECT 1"),
+                                   .slots = slots, .n_slots = 2, .recipient = g_analyst.key,
+                                   .x25519 = g_xpk, .expires_at = expires};
+    ward_task_manifest *m = tu_manifest_make(&spec);
+    const ward_pkey *const all[] = {g_a.key, g_b.key, g_analyst.key};
+    tu_manifest_sign(m, all, 3);
+    char *env = tu_envelope(m);
     ward_task_manifest_free(m);
-    tu_resp r = tu_wardd_request(&W, g_a.cert_path, g_a.key_path, "POST", "/v1/tasks", env, el);
+    tu_task_post_approved(&W, &g_a, env, NULL);
     free(env);
-    if (r.status != 201)
-        fprintf(stderr, "POST: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 201);
-    json_t *t = tu_resp_json(&r);
-    assert_string_equal(json_string_value(json_object_get(t, "state")), "approved");
-    json_decref(t);
-    free(r.body);
 }
 
 static json_t *get_task(const char *id)
 {
-    char path[128];
-    snprintf(path, sizeof path, "/v1/tasks/%s", id);
-    tu_resp r = tu_wardd_request(&W, g_b.cert_path, g_b.key_path, "GET", path, NULL, 0);
-    assert_int_equal(r.status, 200);
-    json_t *j = tu_resp_json(&r);
-    free(r.body);
-    return j;
+    return tu_task_get(&W, &g_b, id);
 }
 
 static const char *state_of(json_t *t)
@@ -152,9 +120,7 @@ static void test_expiry_sweep(void **state)
     assert_true(alive_of(t));
     json_decref(t);
     /* an expired task takes no input */
-    char path[160];
-    snprintf(path, sizeof path, "/v1/tasks/%s/inputs/a?offset=0&final=1", soon);
-    tu_resp r = tu_wardd_request(&W, g_a.cert_path, g_a.key_path, "PUT", path, "x", 1);
+    tu_resp r = tu_input_put(&W, &g_a, soon, "a", 0, 1, (const uint8_t *)"x", 1);
     tu_expect_error(&r, 409, "state");
 }
 

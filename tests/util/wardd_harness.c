@@ -96,6 +96,28 @@ int tu_wardd_start(tu_wardd *d)
     return -1;
 }
 
+void tu_wardd_term(tu_wardd *d, void (*tick)(void *), void *arg)
+{
+    assert_true(d->pid > 0);
+    assert_int_equal(kill(d->pid, SIGTERM), 0);
+    int st = 0;
+    pid_t w = 0;
+    /* A bound on the wait for its exit (a sanitizer build is slow to stop), not a timing. */
+    for (int i = 0; i < 3000 && w == 0; i++) {
+        if (tick != NULL)
+            tick(arg);
+        w = waitpid(d->pid, &st, WNOHANG);
+        if (w == 0)
+            tu_sleep_ms(50);
+    }
+    assert_int_equal(w, d->pid);
+    d->pid = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "wardd: status %d\n", st);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 void tu_wardd_stop(tu_wardd *d)
 {
     tu_wardd_kill(d);
@@ -106,12 +128,11 @@ void tu_wardd_stop(tu_wardd *d)
     }
 }
 
-void tu_wardd_enroll(const tu_wardd *d, const char *name, const char *cert_pem_path,
-                     const char *role)
+ward_identity *tu_wardd_identity_open(const tu_wardd *d)
 {
     ward_rot *rot = NULL;
     if (ward_rot_open(d->data, 0, &rot) != WARD_OK)
-        fail_msg("enrol %s: root of trust: %s", name, ward_errmsg());
+        fail_msg("root of trust: %s", ward_errmsg());
     uint8_t key[WARD_IDENTITY_KEY_LEN];
     assert_int_equal(ward_rot_derive(rot, WARD_IDENTITY_KEY_LABEL, NULL, 0, key, sizeof key),
                      WARD_OK);
@@ -120,8 +141,15 @@ void tu_wardd_enroll(const tu_wardd *d, const char *name, const char *cert_pem_p
     ward_err err = ward_identity_open(d->data, 1, key, &db);
     ward_wipe(key, sizeof key);
     if (err != WARD_OK)
-        fail_msg("enrol %s: identity database: %s", name, ward_errmsg());
-    err = ward_identity_user_add(db, name, NULL, NULL, 0, &role, 1);
+        fail_msg("identity database: %s", ward_errmsg());
+    return db;
+}
+
+void tu_wardd_enroll(const tu_wardd *d, const char *name, const char *cert_pem_path,
+                     const char *role)
+{
+    ward_identity *db = tu_wardd_identity_open(d);
+    ward_err err = ward_identity_user_add(db, name, NULL, NULL, 0, &role, 1);
     if (err == WARD_ERR_EXISTS)
         err = ward_rbac_user_role_add(db, name, role);
     if (err != WARD_OK)
@@ -155,16 +183,20 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
     return add;
 }
 
-tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *key_path,
-                         const char *method, const char *path, const char *body, size_t len)
+CURL *tu_wardd_curl(const tu_wardd *d, const char *cert_path, const char *key_path,
+                   const char *method, const char *path, const char *body, size_t len,
+                   tu_resp *r, struct curl_slist **hdr)
 {
-    tu_resp r = {0, calloc(1, 1), 0};
-    assert_non_null(r.body);
+    r->status = 0;
+    r->len = 0;
+    r->body = calloc(1, 1);
+    assert_non_null(r->body);
     char url[256];
     snprintf(url, sizeof url, "https://127.0.0.1:%d%s", d->port, path);
     CURL *c = curl_easy_init();
     assert_non_null(c);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    assert_non_null(*hdr);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     /* No CA signs the node's certificate: its key is pinned from the port file instead. */
@@ -172,10 +204,9 @@ tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *k
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, d->pin);
     curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdr);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     if (cert_path != NULL) {
         curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
         curl_easy_setopt(c, CURLOPT_SSLCERT, cert_path);
@@ -185,6 +216,16 @@ tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *k
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
+    return c;
+}
+
+tu_resp tu_wardd_request(const tu_wardd *d, const char *cert_path, const char *key_path,
+                         const char *method, const char *path, const char *body, size_t len)
+{
+    tu_resp r;
+    struct curl_slist *h = NULL;
+    CURL *c = tu_wardd_curl(d, cert_path, key_path, method, path, body, len, &r, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK)
         fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
@@ -227,7 +268,9 @@ static void write_file(const char *path, const char *text, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-void tu_party_make(const tu_wardd *d, tu_party *p, const char *name, const char *role)
+void tu_party_make_issued(const tu_wardd *d, tu_party *p, const char *name,
+                          const ward_cert *issuer, const ward_pkey *issuer_key,
+                          ward_cert **cert_out)
 {
     memset(p, 0, sizeof *p);
     assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &p->key), WARD_OK);
@@ -236,14 +279,18 @@ void tu_party_make(const tu_wardd *d, tu_party *p, const char *name, const char 
     ward_cert_spec spec = {.common_name = name, .not_before = now - 60, .not_after = now + 86400,
                            .path_len = -1, .client_auth = 1};
     ward_cert *cert = NULL;
-    assert_int_equal(ward_cert_create(&spec, p->key, NULL, p->key, &cert), WARD_OK);
+    assert_int_equal(ward_cert_create(&spec, p->key, issuer, issuer ? issuer_key : p->key, &cert),
+                     WARD_OK);
     char *pem = NULL;
     size_t len = 0;
     assert_int_equal(ward_cert_to_pem(cert, &pem, &len), WARD_OK);
     snprintf(p->cert_path, sizeof p->cert_path, "%s/%s.crt", d->tmp, name);
     write_file(p->cert_path, pem, len);
     free(pem);
-    ward_cert_free(cert);
+    if (cert_out != NULL)
+        *cert_out = cert;
+    else
+        ward_cert_free(cert);
     assert_int_equal(ward_pkey_private_pem(p->key, &pem, &len), WARD_OK);
     snprintf(p->key_path, sizeof p->key_path, "%s/%s.key", d->tmp, name);
     write_file(p->key_path, pem, len);
@@ -253,6 +300,11 @@ void tu_party_make(const tu_wardd *d, tu_party *p, const char *name, const char 
     assert_int_equal(ward_pkey_spki_der(p->key, &der, &len), WARD_OK);
     assert_int_equal(ward_base64_encode(der, len, &p->spki_b64, NULL), WARD_OK);
     free(der);
+}
+
+void tu_party_make(const tu_wardd *d, tu_party *p, const char *name, const char *role)
+{
+    tu_party_make_issued(d, p, name, NULL, NULL, NULL);
     if (role != NULL)
         tu_wardd_enroll(d, name, p->cert_path, role);
 }
