@@ -1440,6 +1440,22 @@ ward_err wid_deny_limited(ward_identity *db, const char *action, const char *met
     return ward_err_set(WARD_ERR_LIMIT, "%s", WID_LIMIT_DENIAL);
 }
 
+ward_err wid_auth_begin(ward_identity *db, const ward_auth_ctx *ctx, const char *action,
+                        const char *method, const char *actor, ward_identity_settings *s,
+                        char src[WID_SOURCE_MAX + 1])
+{
+    ward_err err = wid_load_settings(db, s);
+    if (err)
+        return err;
+    wid_source(ctx, src);
+    int locked = 0;
+    if ((err = wid_rate_locked(db, WID_RATE_ADDR, src, &locked)))
+        return err;
+    if (locked)
+        return wid_deny_limited(db, action, method, actor, WID_RATE_ADDR, ctx);
+    return WARD_OK;
+}
+
 /* ---- the end of every authentication -------------------------------------------------------- */
 
 ward_err wid_auth_finish(ward_identity *db, const wid_auth *a, const ward_auth_ctx *ctx,

@@ -432,16 +432,10 @@ ward_err ward_identity_auth_cert(ward_identity *db, const ward_cert *leaf,
     memset(out, 0, sizeof *out);
     static const char action[] = "auth.certificate";
     ward_identity_settings s;
-    ward_err err = wid_load_settings(db, &s);
+    char src[WID_SOURCE_MAX + 1];
+    ward_err err = wid_auth_begin(db, ctx, action, "certificate", "", &s, src);
     if (err)
         return err;
-    char src[WID_SOURCE_MAX + 1];
-    wid_source(ctx, src);
-    int locked = 0;
-    if ((err = wid_rate_locked(db, WID_RATE_ADDR, src, &locked)))
-        return err;
-    if (locked)
-        return wid_deny_limited(db, action, "certificate", "", WID_RATE_ADDR, ctx);
 
     const char *reason = NULL;
     char why[512] = "";
@@ -491,16 +485,10 @@ ward_err ward_identity_auth_cert_key(ward_identity *db,
     memset(out, 0, sizeof *out);
     static const char action[] = "auth.certificate";
     ward_identity_settings s;
-    ward_err err = wid_load_settings(db, &s);
+    char src[WID_SOURCE_MAX + 1];
+    ward_err err = wid_auth_begin(db, ctx, action, "certificate", "", &s, src);
     if (err)
         return err;
-    char src[WID_SOURCE_MAX + 1];
-    wid_source(ctx, src);
-    int locked = 0;
-    if ((err = wid_rate_locked(db, WID_RATE_ADDR, src, &locked)))
-        return err;
-    if (locked)
-        return wid_deny_limited(db, action, "certificate", "", WID_RATE_ADDR, ctx);
     char spki_hex[2 * WARD_SHA256_LEN + 1];
     wid_hex(spki_sha256, WARD_SHA256_LEN, spki_hex);
     char name[WARD_ID_NAME_MAX + 1];
@@ -815,17 +803,10 @@ ward_err ward_identity_auth_attestation(ward_identity *db, const ward_claims *cl
     memset(out, 0, sizeof *out);
     static const char action[] = "auth.attestation";
     ward_identity_settings s;
-    ward_err err = wid_load_settings(db, &s);
+    char src[WID_SOURCE_MAX + 1];
+    ward_err err = wid_auth_begin(db, ctx, action, "attestation", wid_safe_name(name), &s, src);
     if (err)
         return err;
-    char src[WID_SOURCE_MAX + 1];
-    wid_source(ctx, src);
-    int locked = 0;
-    if ((err = wid_rate_locked(db, WID_RATE_ADDR, src, &locked)))
-        return err;
-    if (locked)
-        return wid_deny_limited(db, action, "attestation", wid_safe_name(name), WID_RATE_ADDR,
-                                ctx);
 
     const char *reason = NULL;
     int64_t uid = -1;

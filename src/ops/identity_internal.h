@@ -86,6 +86,13 @@ ward_err wid_rate_clear(ward_identity *db, int kind, const char *key);
 ward_err wid_deny_limited(ward_identity *db, const char *action, const char *method,
                           const char *actor, int kind, const ward_auth_ctx *ctx);
 
+/* The common start of an authentication: the settings, the caller's source address and the
+ * per-address rate limit (a limited attempt checks nothing). WARD_OK to go on; any other
+ * result is to be returned as is (a limited attempt is already counted and recorded). */
+ward_err wid_auth_begin(ward_identity *db, const ward_auth_ctx *ctx, const char *action,
+                        const char *method, const char *actor, ward_identity_settings *s,
+                        char src[WID_SOURCE_MAX + 1]);
+
 /* Ends an authentication whose first factor was checked. fail_reason NULL means the
  * credential was right for user (user_id >= 0). Then: a disabled user is denied; a TOTP code is
  * checked if the user has TOTP (require_totp: a missing code is a denial); failures are counted

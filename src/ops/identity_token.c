@@ -165,16 +165,10 @@ ward_err ward_identity_auth_token(ward_identity *db, const char *token,
     memset(out, 0, sizeof *out);
     static const char action[] = "auth.token";
     ward_identity_settings s;
-    ward_err err = wid_load_settings(db, &s);
+    char src[WID_SOURCE_MAX + 1];
+    ward_err err = wid_auth_begin(db, ctx, action, "token", "", &s, src);
     if (err)
         return err;
-    char src[WID_SOURCE_MAX + 1];
-    wid_source(ctx, src);
-    int locked = 0;
-    if ((err = wid_rate_locked(db, WID_RATE_ADDR, src, &locked)))
-        return err;
-    if (locked)
-        return wid_deny_limited(db, action, "token", "", WID_RATE_ADDR, ctx);
 
     const char *reason = NULL;
     uint8_t *raw = NULL;
