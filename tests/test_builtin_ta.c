@@ -22,13 +22,15 @@
 #include "ward/task.h"
 #include "ward/tee.h"
 
+#define TR 3 /* recipients a test task may have */
+
 static const char *const call_names[] = {"init", "add_input", "run", "last_error", "destroy"};
 
 static struct {
     char *dir;
     ward_rot *rot;
     ward_pkey *dev;
-    ward_pkey *party, *other; /* task participants (P-256 identities) */
+    ward_pkey *party, *other, *third; /* task participants (P-256 identities) */
     ward_tee *tee;
     ward_tee_image *sql, *psi;
 } F;
@@ -76,6 +78,7 @@ static int group_setup(void **state)
     assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.dev), WARD_OK);
     assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.party), WARD_OK);
     assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.other), WARD_OK);
+    assert_int_equal(ward_pkey_generate(WARD_KEY_EC_P256, &F.third), WARD_OK);
     ward_tee_config cfg = {WARD_TEE_SANDBOX, F.rot, 0, 0};
     if (ward_tee_open(&cfg, &F.tee) != WARD_OK)
         fail_msg("tee open: %s", ward_errmsg());
@@ -92,6 +95,7 @@ static int group_teardown(void **state)
     ward_pkey_free(F.dev);
     ward_pkey_free(F.party);
     ward_pkey_free(F.other);
+    ward_pkey_free(F.third);
     tu_rmtree(F.dir);
     free(F.dir);
     return 0;
@@ -105,48 +109,62 @@ typedef struct task {
     char id[WARD_TASK_ID_HEX_LEN + 1];
     uint8_t digest[32];
     uint8_t task_pk[32];
-    uint8_t rsk[32], rpk[32]; /* the recipient's result key pair (its public half is signed) */
-    char *params;             /* what the statement's params hash covers */
+    /* the recipients' result key pairs (the public halves are signed); recipient i is
+     * F.party, F.other, F.third for i = 0, 1, 2 */
+    size_t n_rcpt;
+    uint8_t rsk[TR][32], rpk[TR][32];
+    char *params; /* what the statement's params hash covers */
     ward_pkey *sign_pk;
-    /* the encrypted result as the TA hands it over (ocall result_piece) */
-    uint8_t *enc;
-    size_t enc_len, enc_cap, pieces, piece_max;
+    /* the encrypted result per recipient as the TA hands it over (ocall result_piece) */
+    uint8_t *enc[TR];
+    size_t enc_len[TR], enc_cap[TR], hdr_len[TR], pieces, piece_max;
+    bool bad_recipient; /* a piece named a recipient the manifest does not have */
     uint64_t max_result;
     bool refuse; /* the host refuses every piece */
 } task;
 
-/* The host's side of ocall result_piece: appends (ciphertext) to the task's buffer. */
-static ward_err take_piece(void *arg, const uint8_t *data, size_t len)
+/* The host's side of ocall result_piece: appends (ciphertext) to the buffer of the recipient
+ * the piece is for. */
+static ward_err take_piece(void *arg, uint32_t recipient, const uint8_t *data, size_t len)
 {
     task *t = arg;
     if (t->refuse)
         return WARD_ERR_IO;
-    if (len > t->enc_cap - t->enc_len) {
-        size_t cap = t->enc_cap ? t->enc_cap : 4096;
-        while (cap - t->enc_len < len)
+    if (recipient >= t->n_rcpt) {
+        t->bad_recipient = true;
+        return WARD_ERR_INVALID_ARG;
+    }
+    size_t r = recipient;
+    if (len > t->enc_cap[r] - t->enc_len[r]) {
+        size_t cap = t->enc_cap[r] ? t->enc_cap[r] : 4096;
+        while (cap - t->enc_len[r] < len)
             cap *= 2;
-        uint8_t *nb = realloc(t->enc, cap);
+        uint8_t *nb = realloc(t->enc[r], cap);
         if (nb == NULL)
             return WARD_ERR_NOMEM;
-        t->enc = nb;
-        t->enc_cap = cap;
+        t->enc[r] = nb;
+        t->enc_cap[r] = cap;
     }
-    memcpy(t->enc + t->enc_len, data, len);
-    t->enc_len += len;
+    if (t->enc_len[r] == 0)
+        t->hdr_len[r] = len; /* each stream's first piece is its header */
+    memcpy(t->enc[r] + t->enc_len[r], data, len);
+    t->enc_len[r] += len;
     t->pieces++;
     if (len > t->piece_max)
         t->piece_max = len;
     return WARD_OK;
 }
 
-ward_err sql_ocall_result_piece(void *arg, const uint8_t *data, size_t data_len)
+ward_err sql_ocall_result_piece(void *arg, uint32_t recipient, const uint8_t *data,
+                                size_t data_len)
 {
-    return take_piece(arg, data, data_len);
+    return take_piece(arg, recipient, data, data_len);
 }
 
-ward_err psi_ocall_result_piece(void *arg, const uint8_t *data, size_t data_len)
+ward_err psi_ocall_result_piece(void *arg, uint32_t recipient, const uint8_t *data,
+                                size_t data_len)
 {
-    return take_piece(arg, data, data_len);
+    return take_piece(arg, recipient, data, data_len);
 }
 
 static char *spki_b64(const ward_pkey *k)
@@ -166,24 +184,31 @@ static void hex32(const uint8_t *b, char out[65])
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* The manifest of a task: creator and recipient F.party; slots[] owned by F.party (the last
- * one by F.other when other_owner); the recipient's X25519 key t->rpk; params (stolen). */
+/* The manifest of a task: creator and first recipient F.party; slots[] owned by F.party (the
+ * last one by F.other when other_owner); t->n_rcpt recipients (F.party, F.other, F.third) with
+ * the X25519 keys t->rpk[]; params (stolen). */
 static json_t *manifest_json(task *t, const char *fn, json_t *params, const char *const *slots,
                              size_t n, bool other_owner)
 {
     char *p = spki_b64(F.party), *o = spki_b64(F.other);
-    char x[65];
-    hex32(t->rpk, x);
+    json_t *rc = json_array();
+    const ward_pkey *who[TR] = {F.party, F.other, F.third};
+    for (size_t i = 0; i < t->n_rcpt; i++) {
+        char x[65];
+        hex32(t->rpk[i], x);
+        char *id = spki_b64(who[i]);
+        json_array_append_new(rc, json_pack("{s:s, s:s}", "identity", id, "x25519", x));
+        free(id);
+    }
     json_t *in = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(in, json_pack("{s:s, s:s, s:I}", "slot", slots[i], "owner",
                                             other_owner && i + 1 == n ? o : p, "max_bytes",
                                             (json_int_t)(64 << 20)));
-    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:o, s:o, s:[{s:s, s:s}], s:I, s:s}",
-                          "version", 1, "task_id", t->id, "creator", p, "function", "builtin",
-                          fn, "params", params, "inputs", in, "recipients", "identity", p,
-                          "x25519", x, "expires_at", (json_int_t)4000000000LL, "retention",
-                          "delete-on-done");
+    json_t *j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:o, s:o, s:o, s:I, s:s}", "version", 1,
+                          "task_id", t->id, "creator", p, "function", "builtin", fn, "params",
+                          params, "inputs", in, "recipients", rc, "expires_at",
+                          (json_int_t)4000000000LL, "retention", "delete-on-done");
     assert_non_null(j);
     free(p);
     free(o);
@@ -206,6 +231,9 @@ static char *seal_envelope(task *t, const json_t *j, bool sign_other)
     if (sign_other && ward_task_has_signature(m, h) == 0 &&
         ward_task_sign(m, F.other) != WARD_ERR_PERMISSION)
         assert_true(ward_task_has_signature(m, h));
+    assert_int_equal(ward_pkey_spki_sha256(F.third, h), WARD_OK);
+    if (ward_task_has_signature(m, h) == 0 && ward_task_sign(m, F.third) != WARD_ERR_PERMISSION)
+        assert_true(ward_task_has_signature(m, h));
     ward_task_manifest_digest(m, t->digest);
     char *env = NULL;
     assert_int_equal(ward_task_envelope_serialize(m, &env, NULL), WARD_OK);
@@ -221,7 +249,9 @@ static void new_task(task *t, bool psi)
     assert_int_equal(ward_random(rid, sizeof rid), WARD_OK);
     for (size_t i = 0; i < sizeof rid; i++)
         snprintf(t->id + 2 * i, 3, "%02x", rid[i]);
-    assert_int_equal(ward_hpke_generate_keypair(t->rsk, t->rpk), WARD_OK);
+    t->n_rcpt = 1;
+    for (size_t i = 0; i < TR; i++)
+        assert_int_equal(ward_hpke_generate_keypair(t->rsk[i], t->rpk[i]), WARD_OK);
     if (ward_tee_create(F.tee, psi ? F.psi : F.sql, NULL,
                         psi ? psi_ocall_dispatch : sql_ocall_dispatch, t, &t->inst) != WARD_OK)
         fail_msg("create: %s", ward_errmsg());
@@ -278,11 +308,12 @@ static void init_ok(task *t, const char *env, uint64_t max_input)
     free(sig);
 }
 
-/* A task whose manifest runs query (sql) over slots. */
-static void start_sql(task *t, const char *query, const char *const *slots, size_t n,
-                      uint64_t max_input)
+/* A task whose manifest runs query (sql) over slots, with nr recipients. */
+static void start_sql_r(task *t, size_t nr, const char *query, const char *const *slots,
+                        size_t n, uint64_t max_input)
 {
     new_task(t, false);
+    t->n_rcpt = nr;
     json_t *j = manifest_json(t, "sql", json_pack("{s:s}", "query", query), slots, n, false);
     t->params = strdup(query);
     char *env = seal_envelope(t, j, true);
@@ -291,11 +322,18 @@ static void start_sql(task *t, const char *query, const char *const *slots, size
     free(env);
 }
 
-/* A psi task: key, columns (a ',' list) over slots. */
-static void start_psi(task *t, const char *key, const char *const *cols, size_t ncols,
-                      const char *const *slots, size_t n)
+static void start_sql(task *t, const char *query, const char *const *slots, size_t n,
+                      uint64_t max_input)
+{
+    start_sql_r(t, 1, query, slots, n, max_input);
+}
+
+/* A psi task with nr recipients: key, columns (a ',' list) over slots. */
+static void start_psi_r(task *t, size_t nr, const char *key, const char *const *cols,
+                        size_t ncols, const char *const *slots, size_t n)
 {
     new_task(t, true);
+    t->n_rcpt = nr;
     json_t *ca = json_array();
     size_t plen = strlen(key) + 2;
     for (size_t i = 0; i < ncols; i++) {
@@ -314,6 +352,12 @@ static void start_psi(task *t, const char *key, const char *const *cols, size_t 
     free(env);
 }
 
+static void start_psi(task *t, const char *key, const char *const *cols, size_t ncols,
+                      const char *const *slots, size_t n)
+{
+    start_psi_r(t, 1, key, cols, ncols, slots, n);
+}
+
 static void finish(task *t)
 {
     assert_true(ward_tee_instance_alive(t->inst));
@@ -321,7 +365,8 @@ static void finish(task *t)
     ward_tee_destroy(t->inst);
     ward_pkey_free(t->sign_pk);
     free(t->params);
-    free(t->enc);
+    for (size_t i = 0; i < TR; i++)
+        free(t->enc[i]);
 }
 
 static uint8_t *encrypt(const uint8_t pk[32], const char *aad, const void *csv, size_t len,
@@ -400,10 +445,40 @@ static void put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Decrypts and verifies a result with the manifest's recipient key; returns the CSV. */
-static char *open_result(task *t, const char *function, const uint8_t *enc, size_t enc_len,
-                         const uint8_t *st, size_t st_len, const uint8_t *sig, size_t sig_len)
+/* The pieces for recipient r never open with another recipient's key j: neither r's whole
+ * stream, nor r's chunks behind j's own header (each stream has its own data key). */
+static void other_keys_refused(task *t, size_t r)
 {
+    const uint8_t *enc = t->enc[r];
+    size_t enc_len = t->enc_len[r];
+    for (size_t j = 0; j < t->n_rcpt; j++) {
+        if (j == r)
+            continue;
+        uint8_t *pt = NULL;
+        size_t ptl = 0;
+        assert_int_not_equal(ward_stream_open(t->rsk[j], t->digest, 32, enc, enc_len, &pt, &ptl),
+                             WARD_OK);
+        assert_null(pt);
+        size_t hj = t->hdr_len[j], hr = t->hdr_len[r];
+        assert_true(hj > 0 && hr > 0 && hr <= enc_len);
+        size_t ml = hj + (enc_len - hr);
+        uint8_t *mix = malloc(ml);
+        assert_non_null(mix);
+        memcpy(mix, t->enc[j], hj);
+        memcpy(mix + hj, enc + hr, enc_len - hr);
+        assert_int_not_equal(ward_stream_open(t->rsk[j], t->digest, 32, mix, ml, &pt, &ptl),
+                             WARD_OK);
+        assert_null(pt);
+        free(mix);
+    }
+}
+
+/* Decrypts recipient r's result with its key and verifies the statement; returns the CSV. */
+static char *open_result(task *t, const char *function, size_t r, const uint8_t *st,
+                         size_t st_len, const uint8_t *sig, size_t sig_len)
+{
+    const uint8_t *enc = t->enc[r];
+    size_t enc_len = t->enc_len[r];
     assert_int_equal(ward_verify(t->sign_pk, WARD_HASH_SHA256, WARD_SIG_RAW, st, st_len, sig,
                                  sig_len),
                      WARD_OK);
@@ -413,7 +488,9 @@ static char *open_result(task *t, const char *function, const uint8_t *enc, size
     uint8_t sk2[32], pk2[32];
     assert_int_equal(ward_hpke_generate_keypair(sk2, pk2), WARD_OK);
     assert_int_not_equal(ward_stream_open(sk2, t->digest, 32, enc, enc_len, &pt, &ptl), WARD_OK);
-    assert_int_equal(ward_stream_open(t->rsk, t->digest, 32, enc, enc_len, &pt, &ptl), WARD_OK);
+    other_keys_refused(t, r);
+    assert_int_equal(ward_stream_open(t->rsk[r], t->digest, 32, enc, enc_len, &pt, &ptl),
+                     WARD_OK);
     /* the statement: magic, function, manifest, params, inputs, result hash and length */
     size_t fl = strlen(function);
     assert_int_equal(st_len, 14 + 1 + fl + 4 * 32 + 8);
@@ -450,11 +527,26 @@ static ward_err run_task(task *t, char **csv)
 {
     uint8_t *st = NULL, *sig = NULL;
     size_t sl = 0, gl = 0;
-    t->enc_len = t->pieces = t->piece_max = 0;
+    t->pieces = t->piece_max = 0;
+    for (size_t i = 0; i < TR; i++)
+        t->enc_len[i] = t->hdr_len[i] = 0;
     ward_err e = t->psi ? psi_run(t->inst, t->max_result, &st, &sl, &sig, &gl)
                         : sql_run(t->inst, t->max_result, &st, &sl, &sig, &gl);
-    if (e == WARD_OK && csv != NULL)
-        *csv = open_result(t, t->psi ? "psi" : "sql", t->enc, t->enc_len, st, sl, sig, gl);
+    assert_false(t->bad_recipient);
+    if (e == WARD_OK) {
+        /* one stream per recipient and none beyond them */
+        for (size_t i = 0; i < TR; i++)
+            assert_true(i < t->n_rcpt ? t->enc_len[i] > 0 : t->enc_len[i] == 0);
+    }
+    if (e == WARD_OK && csv != NULL) {
+        /* every recipient's stream decrypts to the one CSV the one statement covers */
+        *csv = open_result(t, t->psi ? "psi" : "sql", 0, st, sl, sig, gl);
+        for (size_t i = 1; i < t->n_rcpt; i++) {
+            char *other = open_result(t, t->psi ? "psi" : "sql", i, st, sl, sig, gl);
+            assert_string_equal(other, *csv);
+            free(other);
+        }
+    }
     free(st);
     free(sig);
     return e;
@@ -711,7 +803,7 @@ static void test_psi_three_inputs(void **state)
 }
 
 /* init checks the signed envelope INSIDE the TA: a missing or altered signature, another
- * function, several recipients, or a slot that cannot be a table is refused; nothing about the
+ * function, or a slot that cannot be a table is refused; nothing about the
  * task (query, slots, associated data, the recipient's key) comes from the host. */
 static void test_envelope_checked_inside(void **state)
 {
@@ -794,17 +886,6 @@ static void test_envelope_checked_inside(void **state)
     expect_refused(&t, e, WARD_ERR_INVALID_ARG, "cannot name a table");
     json_decref(j);
     free(env);
-    /* two recipients: one result per task */
-    j = manifest_json(&t, "sql", json_pack("{s:s}", "query", "SELECT 1"), slots, 2, true);
-    char *o = spki_b64(F.other);
-    json_array_append_new(json_object_get(j, "recipients"),
-                          json_pack("{s:s, s:s}", "identity", o, "x25519", ox));
-    free(o);
-    env = seal_envelope(&t, j, true);
-    e = init_call(&t, env, 0, &pk, &pkl, &spk, &spkl, &rep, &repl, &sig, &sigl);
-    expect_refused(&t, e, WARD_ERR_UNSUPPORTED, "one recipient");
-    json_decref(j);
-    free(env);
     /* after all these refusals the instance still takes a good envelope; the result opens
      * only with the manifest's recipient key (open_result tries another key first) */
     j = manifest_json(&t, "sql", json_pack("{s:s}", "query", "SELECT count(*) AS n FROM a, b"),
@@ -878,6 +959,66 @@ static void test_sql_result_limits(void **state)
     finish(&t);
 }
 
+/* Several recipients: the one CSV is encrypted once per recipient (own data key, own header),
+ * each stream opens only with its recipient's key, and the one statement covers them all
+ * (run_task opens every stream and compares it with the first). */
+static void test_multi_recipients(void **state)
+{
+    (void)state;
+    static const char *const slots[] = {"a", "b"};
+    task t;
+    /* two recipients (F.party, F.other), sql */
+    start_sql_r(&t, 2, "SELECT a.k, b.v FROM a JOIN b ON a.k = b.k ORDER BY a.k", slots, 2, 0);
+    add_ok(&t, "a", "k\n1\n2\n3\n");
+    add_ok(&t, "b", "k,v\n2,two\n3,three\n4,four\n");
+    char *csv = NULL;
+    ward_err e = run_task(&t, &csv);
+    if (e != WARD_OK)
+        fail_msg("run: %s", last_error(&t));
+    assert_string_equal(csv, "k,v\r\n2,two\r\n3,three\r\n");
+    free(csv);
+    finish(&t);
+
+    /* three recipients (F.third is a recipient only), psi */
+    static const char *const cols[] = {"name"};
+    start_psi_r(&t, 3, "email", cols, 1, slots, 2);
+    add_ok(&t, "a", "email,name\nann@x,Ann\nbob@x,Bob\n");
+    add_ok(&t, "b", "email\nbob@x\n");
+    e = run_task(&t, &csv);
+    if (e != WARD_OK)
+        fail_msg("psi run: %s", last_error(&t));
+    assert_string_equal(csv, "name\r\nBob\r\n");
+    free(csv);
+    finish(&t);
+
+    /* three recipients and a result of several pieces: the streams interleave, each whole */
+    const char *q = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                    "WHERE x < 30000) SELECT c.x, printf('%040d', c.x) AS pad FROM c, a";
+    start_sql_r(&t, 3, q, slots, 1, 0);
+    add_ok(&t, "a", "k\nz\n");
+    e = run_task(&t, &csv);
+    if (e != WARD_OK)
+        fail_msg("run: %s", last_error(&t));
+    assert_true(strlen(csv) > 1024u * 1024u);
+    assert_true(t.pieces > 3 * 3);
+    free(csv);
+    finish(&t);
+
+    /* max_result bounds the CSV, not the sum of the recipients' ciphertexts */
+    start_sql_r(&t, 3, q, slots, 1, 0);
+    add_ok(&t, "a", "k\nz\n");
+    t.max_result = 10000;
+    expect_refused(&t, run_task(&t, NULL), WARD_ERR_LIMIT, "larger than the 10000 bytes");
+    finish(&t);
+    start_sql_r(&t, 2, "SELECT k FROM a", slots, 1, 0);
+    add_ok(&t, "a", "k\n1\n2\n");
+    t.max_result = 64;
+    assert_int_equal(run_task(&t, &csv), WARD_OK);
+    assert_string_equal(csv, "k\r\n1\r\n2\r\n");
+    free(csv);
+    finish(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -889,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_envelope_checked_inside),
         cmocka_unit_test(test_sql_large_result),
         cmocka_unit_test(test_sql_result_limits),
+        cmocka_unit_test(test_multi_recipients),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

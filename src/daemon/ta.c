@@ -6,7 +6,8 @@
  * length and the bytes; outputs in declaration order, nothing trailing), the same bytes the
  * generated sql_host/psi_host stubs send. Call ids: init 0, add_input 1, run 2, last_error 3,
  * destroy 4 (the IDL line order); one ocall, result_piece 0, through which run hands over the
- * encrypted result piece by piece (so that its size is not bounded by max_message). */
+ * encrypted result piece by piece, each piece tagged with its recipient's index in the manifest
+ * (so that its size is not bounded by max_message). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,8 @@ void wardd_ta_result_free(wardd_ta_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The only ocall: result_piece(in bytes data), id 0. What the TA sends is ciphertext. */
+/* The only ocall: result_piece(in u32 recipient, in bytes data), id 0. What the TA sends is
+ * ciphertext; the sink checks that recipient names one of the task's. */
 ward_err wardd_ta_ocall(void *arg, uint32_t ocall_id, const uint8_t *in, size_t in_len,
                         uint8_t *out, size_t out_cap, size_t *out_len)
 {
@@ -244,14 +246,16 @@ ward_err wardd_ta_ocall(void *arg, uint32_t ocall_id, const uint8_t *in, size_t 
     const wardd_ta_sink *sink = arg;
     if (ocall_id != OCALL_RESULT_PIECE)
         return WARD_ERR_NOT_FOUND;
-    if (in_len < 4)
+    if (in_len < 8)
         return WARD_ERR_FORMAT;
-    size_t n = (size_t)in[0] | (size_t)in[1] << 8 | (size_t)in[2] << 16 | (size_t)in[3] << 24;
-    if (n != in_len - 4)
+    uint32_t recipient = (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 |
+                         (uint32_t)in[3] << 24;
+    size_t n = (size_t)in[4] | (size_t)in[5] << 8 | (size_t)in[6] << 16 | (size_t)in[7] << 24;
+    if (n != in_len - 8)
         return WARD_ERR_FORMAT;
     if (sink == NULL || sink->write == NULL)
         return WARD_ERR_STATE;
-    return sink->write(sink->arg, in + 4, n);
+    return sink->write(sink->arg, recipient, in + 8, n);
 }
 
 ward_err wardd_ta_run(ward_tee_instance *inst, uint64_t max_result, wardd_ta_result *out)

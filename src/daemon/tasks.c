@@ -491,12 +491,6 @@ static void create_task(wardd *d, wardd_req *r)
                           "only the built-in functions sql and psi run on this node");
         goto done;
     }
-    if (ward_task_recipient_count(m) != 1) {
-        wardd_reply_error(d, r, 422, "unsupported",
-                          "the built-in TAs compute one result per instance: exactly one "
-                          "recipient is supported");
-        goto done;
-    }
     if ((fn == WARD_TASK_FN_SQL ? d->img_sql : d->img_psi) == NULL) {
         wardd_reply_error(d, r, 503, "unavailable", "the built-in TA images are not installed");
         goto done;
@@ -733,7 +727,9 @@ struct run_job {
     ward_task_manifest *m;          /* read-only on both threads */
     wardd_req r;                    /* the POST run; r.req NULL once it cannot be answered */
     struct evhttp_connection *conn; /* while our close callback is set on it */
-    uint8_t rh[WARD_TASK_HASH_LEN]; /* the recipient */
+    /* the recipients in the manifest's order (the TA's result_piece index), one file each */
+    size_t n_rcpt;
+    uint8_t rh[WARD_TASK_MAX_RECIPIENTS][WARD_TASK_HASH_LEN];
     uint64_t max_result;
     int stop;      /* atomic: the loop thread asks the worker to stop */
     int shutdown;  /* the node is stopping (loop thread only) */
@@ -741,7 +737,7 @@ struct run_job {
     struct event *done;
     pthread_t th;
     /* the worker's until the loop thread has joined it */
-    wardd_result_file rf;
+    wardd_result_file *rf; /* n_rcpt of them */
     wardd_ta_result res;
     char reason[WARD_TASK_REASON_MAX + 1];
 };
@@ -762,13 +758,32 @@ static int job_stopping(run_job *j)
 }
 
 /* The instance's result_piece ocall during the run: refusing a piece makes the TA's run fail,
- * which is how a stop reaches a worker that is inside run. */
-static ward_err job_sink(void *arg, const uint8_t *data, size_t len)
+ * which is how a stop reaches a worker that is inside run. A piece goes only to the file of the
+ * recipient it names; an index outside the manifest's recipients is refused. */
+static ward_err job_sink(void *arg, uint32_t recipient, const uint8_t *data, size_t len)
 {
     run_job *j = arg;
     if (job_stopping(j))
         return WARD_ERR_STATE;
-    return wardd_result_write(&j->rf, data, len);
+    if ((size_t)recipient >= j->n_rcpt)
+        return WARD_ERR_INVALID_ARG;
+    return wardd_result_write(&j->rf[recipient], data, len);
+}
+
+static int job_rf_over(const run_job *j)
+{
+    for (size_t i = 0; i < j->n_rcpt; i++)
+        if (j->rf[i].over)
+            return 1;
+    return 0;
+}
+
+static int job_rf_errno(const run_job *j)
+{
+    for (size_t i = 0; i < j->n_rcpt; i++)
+        if (j->rf[i].io_errno != 0)
+            return j->rf[i].io_errno;
+    return 0;
 }
 
 /* Streams one slot's stored ciphertext into the TA (worker thread). */
@@ -826,14 +841,17 @@ static void *run_worker(void *arg)
     if (reason[0] == 0 && job_stopping(j))
         snprintf(reason, cap, "the run was stopped");
     if (reason[0] == 0) {
-        /* The ciphertext can be no larger than the stream of max_result bytes of CSV (64 KiB
-         * chunks, the 32-byte digest as associated data): a TA that sends more is stopped. */
-        char rhex[2 * WARD_TASK_HASH_LEN + 1];
-        hex_of(j->rh, sizeof j->rh, rhex);
+        /* Each recipient's ciphertext can be no larger than the stream of max_result bytes of
+         * CSV (64 KiB chunks, the 32-byte digest as associated data): a TA that sends more is
+         * stopped. */
         size_t ct_max = ward_stream_encrypted_size((size_t)j->max_result, 0, WARD_SHA256_LEN);
-        if (wardd_result_open(j->d, rt->id, rhex, ct_max != 0 ? ct_max : UINT64_MAX, &j->rf) !=
-            WARD_OK)
-            snprintf(reason, cap, "result file: %s", ward_errmsg());
+        for (size_t i = 0; i < j->n_rcpt && reason[0] == 0; i++) {
+            char rhex[2 * WARD_TASK_HASH_LEN + 1];
+            hex_of(j->rh[i], sizeof j->rh[i], rhex);
+            if (wardd_result_open(j->d, rt->id, rhex, ct_max != 0 ? ct_max : UINT64_MAX,
+                                  &j->rf[i]) != WARD_OK)
+                snprintf(reason, cap, "result file: %s", ward_errmsg());
+        }
     }
     if (reason[0] == 0) {
         /* the TA takes the query and the recipient's key from the manifest it verified */
@@ -842,17 +860,19 @@ static void *run_worker(void *arg)
             char *le = job_stopping(j) ? NULL : wardd_ta_last_error(rt->inst);
             if (job_stopping(j))
                 snprintf(reason, cap, "the run was stopped");
-            else if (j->rf.over)
+            else if (job_rf_over(j))
                 snprintf(reason, cap, "run: the TA sent more ciphertext than a result of %llu "
                          "bytes (the node's --max-result) can take",
                          (unsigned long long)j->max_result);
-            else if (j->rf.io_errno != 0)
-                snprintf(reason, cap, "run: writing the result: %s", strerror(j->rf.io_errno));
+            else if (job_rf_errno(j) != 0)
+                snprintf(reason, cap, "run: writing the result: %s", strerror(job_rf_errno(j)));
             else
                 snprintf(reason, cap, "run: %s", le != NULL ? le : ward_errmsg());
             free(le);
-        } else if (wardd_result_commit(&j->rf) != WARD_OK) {
-            snprintf(reason, cap, "storing the result: %s", ward_errmsg());
+        } else {
+            for (size_t i = 0; i < j->n_rcpt && reason[0] == 0; i++)
+                if (wardd_result_commit(&j->rf[i]) != WARD_OK)
+                    snprintf(reason, cap, "storing the result: %s", ward_errmsg());
         }
     }
     uint64_t one = 1;
@@ -875,19 +895,21 @@ static void check_result_file(wardd *d, const char *id, const uint8_t rh[WARD_TA
                               "result's metadata");
 }
 
-/* Stores the result's metadata (what GET .../result serves) once the worker succeeded. */
-static void store_result(wardd *d, run_job *j, char *reason, size_t cap)
+/* Stores recipient i's result metadata (what GET .../result serves it): the one statement and
+ * signature, its own ciphertext's size and SHA-256. */
+static void store_one_result(wardd *d, run_job *j, size_t i, char *reason, size_t cap)
 {
     wardd_task_rt *rt = j->rt;
+    const wardd_result_file *rf = &j->rf[i];
     json_t *ev = NULL;
     if (ward_json_parse(rt->evidence, rt->evidence_len, &ev) != WARD_OK)
         ev = json_null();
     char pk[65];
     hex_of(rt->init.task_pk, 32, pk);
     char csha[2 * WARD_SHA256_LEN + 1];
-    hex_of(j->rf.sha256, sizeof j->rf.sha256, csha);
+    hex_of(rf->sha256, sizeof rf->sha256, csha);
     json_t *o = json_pack("{s:s, s:I, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "task_id",
-                          rt->id, "result_bytes", (json_int_t)j->rf.bytes, "result_sha256", csha,
+                          rt->id, "result_bytes", (json_int_t)rf->bytes, "result_sha256", csha,
                           "statement", b64u(j->res.statement, j->res.statement_len), "signature",
                           b64u(j->res.result_sig, j->res.result_sig_len), "sign_pk",
                           b64u(rt->init.sign_pk, rt->init.sign_pk_len), "task_pk", pk, "report",
@@ -897,12 +919,26 @@ static void store_result(wardd *d, run_job *j, char *reason, size_t cap)
     json_decref(o);
     if (blob == NULL)
         snprintf(reason, cap, "out of memory");
-    else if (ward_task_result_put(d->tasks, rt->id, j->rh, (const uint8_t *)blob,
+    else if (ward_task_result_put(d->tasks, rt->id, j->rh[i], (const uint8_t *)blob,
                                   strlen(blob)) != WARD_OK)
         snprintf(reason, cap, "storing the result: %s", ward_errmsg());
     else
-        check_result_file(d, rt->id, j->rh, &j->rf, reason, cap);
+        check_result_file(d, rt->id, j->rh[i], rf, reason, cap);
     free(blob);
+}
+
+/* Every recipient's result metadata, once the worker succeeded; the task is done only when all
+ * are stored (the store refuses `done` before). */
+static void store_result(wardd *d, run_job *j, char *reason, size_t cap)
+{
+    for (size_t i = 0; i < j->n_rcpt && reason[0] == 0; i++)
+        store_one_result(d, j, i, reason, cap);
+}
+
+static void job_rf_abort(run_job *j)
+{
+    for (size_t i = 0; j->rf != NULL && i < j->n_rcpt; i++)
+        wardd_result_abort(&j->rf[i]);
 }
 
 static void job_free(run_job *j)
@@ -911,7 +947,9 @@ static void job_free(run_job *j)
         event_free(j->done);
     if (j->efd >= 0)
         close(j->efd);
-    wardd_result_close(&j->rf);
+    for (size_t i = 0; j->rf != NULL && i < j->n_rcpt; i++)
+        wardd_result_close(&j->rf[i]);
+    free(j->rf);
     wardd_ta_result_free(&j->res);
     ward_task_manifest_free(j->m);
     free(j);
@@ -938,13 +976,13 @@ static void job_complete(run_job *j)
     ward_task_info info;
     if (ward_task_store_info(d->tasks, rt->id, &info) != WARD_OK ||
         info.state != WARD_TASK_RUNNING) {
-        wardd_result_abort(&j->rf);
+        job_rf_abort(j);
         rt_kill(rt);
     } else {
         if (reason[0] == 0)
             store_result(d, j, reason, sizeof reason);
         if (reason[0] != 0) {
-            wardd_result_abort(&j->rf);
+            job_rf_abort(j);
             fail_task(d, rt->id, reason, actor);
         } else {
             rt_kill(rt);
@@ -1012,10 +1050,18 @@ static void run_task(wardd *d, wardd_req *r, const char *id)
     j->rt = rt;
     j->m = m;
     j->r = *r;
-    j->rf.fd = -1;
     j->max_result = d->max_result != 0 ? d->max_result : WARDD_MAX_RESULT_DEFAULT;
     j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if ((e = ward_task_recipient_at(m, 0, j->rh, NULL, NULL)) != WARD_OK) {
+    j->n_rcpt = ward_task_recipient_count(m);
+    if (j->n_rcpt == 0 || j->n_rcpt > WARD_TASK_MAX_RECIPIENTS)
+        e = ward_err_set(WARD_ERR_FORMAT, "the manifest names %zu recipients", j->n_rcpt);
+    else if ((j->rf = calloc(j->n_rcpt, sizeof *j->rf)) == NULL)
+        e = ward_err_set(WARD_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; j->rf != NULL && i < j->n_rcpt; i++)
+        j->rf[i].fd = -1;
+    for (size_t i = 0; e == WARD_OK && i < j->n_rcpt; i++)
+        e = ward_task_recipient_at(m, i, j->rh[i], NULL, NULL);
+    if (e != WARD_OK) {
         j->m = NULL;
         job_free(j);
         reply_err(d, r, e, "recipient");

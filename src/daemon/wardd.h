@@ -232,17 +232,19 @@ typedef struct wardd_ta_result {
     size_t statement_len, result_sig_len;
 } wardd_ta_result;
 void wardd_ta_result_free(wardd_ta_result *r);
-/* Where an instance's ocall result_piece goes: the ciphertext of its result, in order. Give
- * wardd_ta_ocall and a sink (which must outlive the instance) to ward_tee_create; write NULL
- * refuses every piece (WARD_ERR_STATE). */
+/* Where an instance's ocall result_piece goes: the ciphertext of its result for recipient (the
+ * index in the manifest's recipients, as the TA says: write must check it), each recipient's in
+ * order. Give wardd_ta_ocall and a sink (which must outlive the instance) to ward_tee_create;
+ * write NULL refuses every piece (WARD_ERR_STATE). */
 typedef struct wardd_ta_sink {
-    ward_err (*write)(void *arg, const uint8_t *data, size_t len);
+    ward_err (*write)(void *arg, uint32_t recipient, const uint8_t *data, size_t len);
     void *arg;
 } wardd_ta_sink;
 ward_err wardd_ta_ocall(void *arg, uint32_t ocall_id, const uint8_t *in, size_t in_len,
                         uint8_t *out, size_t out_cap, size_t *out_len);
-/* The query (or psi's parameters) and the recipient's key come from the signed manifest. The
- * encrypted result goes to the instance's sink during the call; max_result bounds its CSV. */
+/* The query (or psi's parameters) and the recipients' keys come from the signed manifest. The
+ * encrypted result (one stream per recipient) goes to the instance's sink during the call;
+ * max_result bounds its CSV. */
 ward_err wardd_ta_run(ward_tee_instance *inst, uint64_t max_result, wardd_ta_result *out);
 /* The TA's last error as "code: message" (malloc'd; NULL when it cannot be had). */
 char *wardd_ta_last_error(ward_tee_instance *inst);
@@ -265,7 +267,7 @@ typedef struct wardd_result_file {
  * most max_bytes of ciphertext. */
 ward_err wardd_result_open(const wardd *d, const char *task_id, const char *recipient_hex,
                            uint64_t max_bytes, wardd_result_file *rf);
-/* A wardd_ta_sink write function (arg: the wardd_result_file). */
+/* Appends one piece of ciphertext (arg: the wardd_result_file); refused past max. */
 ward_err wardd_result_write(void *arg, const uint8_t *data, size_t len);
 /* fsync, close, rename into place. On failure the file is gone. */
 ward_err wardd_result_commit(wardd_result_file *rf);

@@ -53,7 +53,9 @@ static struct {
     uint64_t max_input;
     uint8_t manifest_digest[WARD_SHA256_LEN];
     ward_task_manifest *manifest;           /* the verified, signed manifest */
-    uint8_t recipient_pk[WARD_HPKE_PK_LEN]; /* from the manifest */
+    /* from the manifest, in its order: piece i of the result goes to recipient_pk[i] */
+    uint8_t recipient_pk[WARD_TASK_MAX_RECIPIENTS][WARD_HPKE_PK_LEN];
+    size_t n_recipients;
     uint8_t task_sk[WARD_HPKE_SK_LEN];
     uint8_t task_pk[WARD_HPKE_PK_LEN];
     ward_pkey *sign_key;
@@ -353,13 +355,16 @@ static ward_err take_manifest(ward_task_fn fn, const char *envelope)
         err = ward_err_set(WARD_ERR_PERMISSION, "init: the manifest's function is %s, this TA "
                                                 "is %s", fn_name(ward_task_function(m)),
                            fn_name(fn));
-    } else if (ward_task_recipient_count(m) != 1) {
-        err = ward_err_set(WARD_ERR_UNSUPPORTED, "init: one result per task: exactly one "
-                                                 "recipient is supported");
+    } else if (ward_task_recipient_count(m) == 0 ||
+               ward_task_recipient_count(m) > WARD_TASK_MAX_RECIPIENTS) {
+        err = ward_err_set(WARD_ERR_LIMIT, "init: 1 .. %u recipients",
+                           WARD_TASK_MAX_RECIPIENTS);
     } else if (ward_task_slot_count(m) == 0 || ward_task_slot_count(m) > WB_MAX_TABLES) {
         err = ward_err_set(WARD_ERR_LIMIT, "init: 1 .. %u slots", WB_MAX_TABLES);
     } else {
-        err = ward_task_recipient_x25519(m, 0, W.recipient_pk);
+        W.n_recipients = ward_task_recipient_count(m);
+        for (size_t i = 0; err == WARD_OK && i < W.n_recipients; i++)
+            err = ward_task_recipient_x25519(m, i, W.recipient_pk[i]);
     }
     for (size_t i = 0; err == WARD_OK && i < ward_task_slot_count(m); i++) {
         ward_task_slot_desc sd;
@@ -372,6 +377,7 @@ static ward_err take_manifest(ward_task_fn fn, const char *envelope)
     if (err != WARD_OK) {
         ward_task_manifest_free(m);
         ward_wipe(W.recipient_pk, sizeof W.recipient_pk);
+        W.n_recipients = 0;
         return err;
     }
     ward_task_manifest_digest(m, W.manifest_digest);
@@ -998,11 +1004,13 @@ static ward_err prepare_query(const char *query, sqlite3_stmt **out)
 static const char HEX[] = "0123456789abcdef";
 
 /* The result on its way out: CSV records gather in a writer of at most WB_PIECE-odd bytes,
- * which is then hashed, counted, encrypted and handed to the host, so that the TA never holds
- * more than about one piece of the result whatever its size. */
+ * which is then hashed, counted, encrypted once per recipient and handed to the host, so that
+ * the TA never holds more than about one piece of the result whatever its size (and however
+ * many recipients). */
 typedef struct wb_out {
     wb_sink sink;
-    ward_stream *s;
+    ward_stream *s[WARD_TASK_MAX_RECIPIENTS]; /* one stream, one data key, per recipient */
+    size_t n;
     ward_hash_ctx *h;
     ward_csv_writer *w;
     uint8_t *ct; /* one piece of ciphertext */
@@ -1025,9 +1033,9 @@ static ward_err out_writer(wb_out *o)
     return ward_csv_writer_new(cap, &o->w);
 }
 
-static ward_err out_emit(wb_out *o, const uint8_t *p, size_t n)
+static ward_err out_emit(wb_out *o, size_t recipient, const uint8_t *p, size_t n)
 {
-    ward_err err = n == 0 ? WARD_OK : o->sink(p, n);
+    ward_err err = n == 0 ? WARD_OK : o->sink((uint32_t)recipient, p, n);
     if (err != WARD_OK)
         return ward_err_set(err, "run: the host did not take a piece of the encrypted result "
                                  "(%s)", ward_err_name(err));
@@ -1041,10 +1049,13 @@ static ward_err out_flush(wb_out *o)
     ward_err err = len > 0 ? ward_hash_update(o->h, p, len) : WARD_OK;
     o->pt_len += len;
     for (size_t off = 0; err == WARD_OK && off < len;) {
-        size_t n = len - off < WB_PIECE ? len - off : WB_PIECE, cl = 0;
-        err = ward_stream_encrypt_update(o->s, p + off, n, o->ct, o->ct_cap, &cl);
-        if (err == WARD_OK)
-            err = out_emit(o, o->ct, cl);
+        size_t n = len - off < WB_PIECE ? len - off : WB_PIECE;
+        for (size_t r = 0; err == WARD_OK && r < o->n; r++) {
+            size_t cl = 0;
+            err = ward_stream_encrypt_update(o->s[r], p + off, n, o->ct, o->ct_cap, &cl);
+            if (err == WARD_OK)
+                err = out_emit(o, r, o->ct, cl);
+        }
         off += n;
     }
     ward_csv_writer_free(o->w);
@@ -1226,35 +1237,51 @@ ward_err wb_check_inputs(void)
     return WARD_OK;
 }
 
-/* Header, the CSV as it is produced, and the last chunk: the whole encrypted stream. */
+/* For every recipient, in the manifest's order: header, the CSV as it is produced, and the
+ * last chunk, its whole encrypted stream. Each stream has its own data key wrapped to its
+ * recipient's key, and all take the manifest digest as associated data. */
 static ward_err result_stream(sqlite3_stmt *st, wb_out *o)
 {
-    const uint8_t *hdr = NULL;
-    size_t hl = 0, cl = 0;
-    ward_err err = ward_stream_encrypt_init(W.recipient_pk, 0, W.manifest_digest,
-                                            WARD_SHA256_LEN, &o->s);
+    ward_err err = WARD_OK;
+    for (size_t r = 0; err == WARD_OK && r < W.n_recipients; r++) {
+        err = ward_stream_encrypt_init(W.recipient_pk[r], 0, W.manifest_digest,
+                                       WARD_SHA256_LEN, &o->s[r]);
+        if (err == WARD_OK)
+            o->n = r + 1;
+    }
+    if (err == WARD_OK && o->n == 0)
+        err = ward_err_set(WARD_ERR_STATE, "run: no recipient");
     if (err == WARD_OK)
         err = ward_hash_new(WARD_HASH_SHA256, &o->h);
     if (err == WARD_OK) {
-        o->ct_cap = ward_stream_update_bound(o->s, WB_PIECE);
+        /* the same suite and chunking for every stream: one bound fits them all */
+        o->ct_cap = ward_stream_update_bound(o->s[0], WB_PIECE);
+        size_t fcap = ward_stream_update_bound(o->s[0], 0);
+        if (fcap > o->ct_cap)
+            o->ct_cap = fcap;
         o->ct = malloc(o->ct_cap);
         if (o->ct == NULL)
             err = ward_err_set(WARD_ERR_NOMEM, "out of memory");
     }
     if (err == WARD_OK)
         err = out_writer(o);
-    if (err == WARD_OK)
-        err = ward_stream_header(o->s, &hdr, &hl);
-    if (err == WARD_OK)
-        err = out_emit(o, hdr, hl);
+    for (size_t r = 0; err == WARD_OK && r < o->n; r++) {
+        const uint8_t *hdr = NULL;
+        size_t hl = 0;
+        err = ward_stream_header(o->s[r], &hdr, &hl);
+        if (err == WARD_OK)
+            err = out_emit(o, r, hdr, hl);
+    }
     if (err == WARD_OK)
         err = result_csv(st, o);
     if (err == WARD_OK)
         err = out_flush(o);
-    if (err == WARD_OK)
-        err = ward_stream_encrypt_final(o->s, o->ct, o->ct_cap, &cl);
-    if (err == WARD_OK)
-        err = out_emit(o, o->ct, cl);
+    for (size_t r = 0; err == WARD_OK && r < o->n; r++) {
+        size_t cl = 0;
+        err = ward_stream_encrypt_final(o->s[r], o->ct, o->ct_cap, &cl);
+        if (err == WARD_OK)
+            err = out_emit(o, r, o->ct, cl);
+    }
     return err;
 }
 
@@ -1313,7 +1340,8 @@ ward_err wb_run(const char *query, const char *params, uint64_t max_result, wb_s
     if (err == WARD_OK)
         err = dup_out(stmt, sl, statement, statement_len);
     ward_csv_writer_free(o.w);
-    ward_stream_free(o.s);
+    for (size_t r = 0; r < o.n; r++)
+        ward_stream_free(o.s[r]);
     ward_hash_free(o.h);
     if (o.ct != NULL) {
         ward_wipe(o.ct, o.ct_cap);
@@ -1342,6 +1370,7 @@ ward_err wb_destroy(void)
     W.sign_key = NULL;
     ward_wipe(W.task_sk, sizeof W.task_sk);
     ward_wipe(W.recipient_pk, sizeof W.recipient_pk);
+    W.n_recipients = 0;
     ward_wipe(W.inputs, sizeof W.inputs);
     ward_task_manifest_free(W.manifest);
     W.manifest = NULL;

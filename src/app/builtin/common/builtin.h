@@ -1,6 +1,6 @@
 /* The shared core of the built-in TAs `sql` and `psi` (docs/builtins.md): task keys made inside
  * the TA, a report binding them to the manifest, encrypted CSV inputs loaded into an in-memory
- * SQLite database, one read-only query, the result signed and encrypted to a recipient. */
+ * SQLite database, one read-only query, the result signed and encrypted to each recipient. */
 #ifndef WARD_BUILTIN_H
 #define WARD_BUILTIN_H
 
@@ -21,9 +21,10 @@
 #define WB_STATEMENT_MAGIC "WARD-RESULT-1"
 
 /* Takes the signed task envelope (docs/formats.md "Task manifest"), checks it inside the TA
- * (strict parse, every participant's signature, the function is fn, one recipient, slot names
- * usable as table names) and keeps what the task needs from it: the manifest digest, the slots
- * and their associated data, the parameters and the recipient's X25519 key. infer: type columns
+ * (strict parse, every participant's signature, the function is fn, 1 ..
+ * WARD_TASK_MAX_RECIPIENTS recipients, slot names usable as table names) and keeps what the task
+ * needs from it: the manifest digest, the slots and their associated data, the parameters and
+ * every recipient's X25519 key. infer: type columns
  * by inference (sql) or keep every column TEXT (psi). */
 ward_err wb_init(ward_task_fn fn, bool infer, const char *envelope, uint64_t max_input,
                  uint8_t **task_pk, size_t *task_pk_len, uint8_t **sign_pk, size_t *sign_pk_len,
@@ -32,12 +33,15 @@ ward_err wb_init(ward_task_fn fn, bool infer, const char *envelope, uint64_t max
 /* One piece of the input of slot (a slot of the manifest; its table has the slot's name). */
 ward_err wb_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len, bool last);
 /* Where the encrypted result goes: the TA's ocall result_piece (the host appends each piece to
- * the result file). Pieces come in order; a failure stops the run with that error. */
-typedef ward_err (*wb_sink)(const uint8_t *data, size_t len);
+ * recipient's result file; recipient is the index in the manifest's recipients). Each
+ * recipient's pieces come in order, interleaved with the others'; a failure stops the run with
+ * that error. */
+typedef ward_err (*wb_sink)(uint32_t recipient, const uint8_t *data, size_t len);
 
 /* Runs query (which must pass every check) once every slot of the manifest is loaded. The CSV
- * is encrypted to the manifest's recipient as it is produced and handed to sink piece by piece
- * (the encrypted stream format, the manifest digest as associated data); it may not exceed
+ * is encrypted to each of the manifest's recipients as it is produced (one encrypted stream per
+ * recipient, each with its own data key, the manifest digest as associated data of all) and
+ * handed to sink piece by piece; it may not exceed
  * max_result bytes (0: WB_DEFAULT_MAX_RESULT), else WARD_ERR_LIMIT. Then the statement, which
  * covers the whole CSV's SHA-256 and length, and its signature. params is what the statement's
  * params_sha256 covers (the query for sql). */

@@ -92,9 +92,9 @@ static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
     return err;
 }
 
-static ward_err piece(const uint8_t *data, size_t len)
+static ward_err piece(uint32_t recipient, const uint8_t *data, size_t len)
 {
-    return psi_ocall_result_piece(data, len);
+    return psi_ocall_result_piece(recipient, data, len);
 }
 
 ward_err psi_run(uint64_t max_result, uint8_t **statement, size_t *statement_len,

@@ -20,9 +20,9 @@ ward_err sql_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len,
     return wb_note(wb_add_input(slot, chunk, chunk_len, last));
 }
 
-static ward_err piece(const uint8_t *data, size_t len)
+static ward_err piece(uint32_t recipient, const uint8_t *data, size_t len)
 {
-    return sql_ocall_result_piece(data, len);
+    return sql_ocall_result_piece(recipient, data, len);
 }
 
 /* The query is the signed manifest's params.query: the host passes only its size limit. */
