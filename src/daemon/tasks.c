@@ -293,7 +293,7 @@ static void start_instance(wardd *d, const ward_task_manifest *m, const char *ac
             max_input = sd.max_bytes;
     }
     /* The TA gets the signed envelope and checks it itself: slots, associated data, query and
-     * the recipient's result key are taken from it inside, not from this process. */
+     * the recipients' result keys are taken from it inside, not from this process. */
     char *env = NULL;
     size_t env_len = 0;
     if (ward_task_envelope_serialize(m, &env, &env_len) != WARD_OK) {
@@ -854,7 +854,7 @@ static void *run_worker(void *arg)
         }
     }
     if (reason[0] == 0) {
-        /* the TA takes the query and the recipient's key from the manifest it verified */
+        /* the TA takes the query and the recipients' keys from the manifest it verified */
         ward_err re = wardd_ta_run(rt->inst, j->max_result, &j->res);
         if (re != WARD_OK) {
             char *le = job_stopping(j) ? NULL : wardd_ta_last_error(rt->inst);
