@@ -181,8 +181,11 @@ awk 'BEGIN { printf "id,name,pad\r\n"; for (i = 1; i <= 60000; i++)
     >"$T/big.csv"
 [ "$(stat -c %s "$T/big.csv")" -gt 4000000 ] || fail "big.csv is too small"
 Q3='SELECT a.id, a.name, a.pad FROM a WHERE a.id NOT IN (SELECT id FROM b) ORDER BY CAST(a.id AS INTEGER)'
+# Two recipients: carol and alice (who also reads results on this node); each gets its own copy.
+"$WARD" user role add alice result-consumer --data-dir "$D" >/dev/null || fail "alice's second role"
 expect 0 "create task 3" "$WARD" task create --id carol --function sql --query "$Q3" \
-    --input a=alice --input b=bob --recipient carol --out "$T/task3.json" "${N[@]}"
+    --input a=alice --input b=bob --recipient carol --recipient alice --out "$T/task3.json" \
+    "${N[@]}"
 expect 0 "sign task 3 alice" "$WARD" task sign "$T/task3.json" --id alice "${N[@]}"
 expect 0 "sign task 3 bob" "$WARD" task sign "$T/task3.json" --id bob "${N[@]}"
 expect 2 "upload a chunk size the node refuses" "$WARD" task upload "$T/task3.json" a \
@@ -203,6 +206,10 @@ expect 0 "result task 3" "$WARD" task result "$T/task3.json" --id carol --out "$
 cmp -s "$T/big.csv" "$T/big.out" || fail "task 3: the result is not the input byte for byte"
 "$WARD" task result "$T/task3.json" --id carol "${N[@]}" 2>"$OUT" | cmp -s - "$T/big.csv" ||
     fail "task 3: the result on stdout differs"
+expect 0 "result task 3, second recipient" "$WARD" task result "$T/task3.json" --id alice \
+    --out "$T/big.alice" "${N[@]}"
+cmp -s "$T/big.csv" "$T/big.alice" || fail "task 3: the second recipient's result differs"
+expect 1 "result task 3 by a non-recipient" "$WARD" task result "$T/task3.json" --id bob "${N[@]}"
 
 # ---- cancel by quorum ----
 expect 0 "create task 2" "$WARD" task create --id carol --function psi --key id --columns id \
