@@ -86,7 +86,10 @@ struct ward_tee_instance {
 
     pid_t pid;
     int pidfd;
-    int pinned_cpu; /* the CPU the TA's call thread is kept on (blocking mode), -1: none */
+    int pinned_cpu; /* blocking mode: the CPU the TA's call thread is kept on; switchless: the
+                     * one it is kept off; -1: none */
+    int have_ta_cpus;
+    cpu_set_t ta_cpus; /* switchless: the CPUs the TA was started with */
     uint8_t *ring;
     size_t ring_size;
     ward_ring_hdr *hdr;
