@@ -1277,43 +1277,69 @@ static ward_err user_roles(ward_identity *db, int64_t uid, json_t *arr, ward_pri
     return err;
 }
 
+static json_t *user_row(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err)
+{
+    (void)arg;
+    const char *totp = sqlite3_column_int(st, 5)   ? "active"
+                       : sqlite3_column_int(st, 6) ? "pending"
+                                                   : "none";
+    json_t *roles = json_array();
+    json_t *u = json_pack("{s:s, s:s, s:b, s:b, s:s, s:o, s:I, s:I}", "name",
+                          (const char *)sqlite3_column_text(st, 1), "display",
+                          (const char *)sqlite3_column_text(st, 2), "disabled",
+                          sqlite3_column_int(st, 3), "password", sqlite3_column_int(st, 4),
+                          "totp", totp, "roles", roles ? roles : json_array(), "created",
+                          (json_int_t)sqlite3_column_int64(st, 7), "updated",
+                          (json_int_t)sqlite3_column_int64(st, 8));
+    if (u != NULL &&
+        (*err = user_roles(db, sqlite3_column_int64(st, 0), json_object_get(u, "roles"),
+                           NULL)) != WARD_OK) {
+        json_decref(u);
+        u = NULL;
+    }
+    return u;
+}
+
 ward_err ward_identity_users_json(ward_identity *db, json_t **out)
 {
     if (db == NULL || out == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "identity: NULL argument");
+    return wid_rows_json(db, "SELECT id, name, display, disabled, password IS NOT NULL, "
+                             "totp_secret IS NOT NULL, totp_pending IS NOT NULL, created, "
+                             "updated FROM users ORDER BY name",
+                         NULL, "list users", user_row, NULL, out);
+}
+
+ward_err wid_rows_json(ward_identity *db, const char *sql, const char *param, const char *what,
+                       wid_row_fn row, void *arg, json_t **out)
+{
     *out = NULL;
     json_t *arr = json_array();
     if (arr == NULL)
         return ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
     sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "SELECT id, name, display, disabled, password IS NOT NULL, "
-                                   "totp_secret IS NOT NULL, totp_pending IS NOT NULL, created, "
-                                   "updated FROM users ORDER BY name", &st);
+    ward_err err = wid_prepare(db, sql, &st);
     if (err) {
         json_decref(arr);
         return err;
     }
+    if (sqlite3_bind_parameter_count(st) >= 1) {
+        if (param != NULL)
+            wid_bind_text(st, 1, param);
+        else
+            sqlite3_bind_null(st, 1);
+    }
     int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *totp = sqlite3_column_int(st, 5)   ? "active"
-                           : sqlite3_column_int(st, 6) ? "pending"
-                                                       : "none";
-        json_t *roles = json_array();
-        json_t *u = json_pack("{s:s, s:s, s:b, s:b, s:s, s:o, s:I, s:I}", "name",
-                              (const char *)sqlite3_column_text(st, 1), "display",
-                              (const char *)sqlite3_column_text(st, 2), "disabled",
-                              sqlite3_column_int(st, 3), "password", sqlite3_column_int(st, 4),
-                              "totp", totp, "roles", roles ? roles : json_array(), "created",
-                              (json_int_t)sqlite3_column_int64(st, 7), "updated",
-                              (json_int_t)sqlite3_column_int64(st, 8));
-        if (u == NULL || json_array_append_new(arr, u) != 0) {
-            err = ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *v = row(db, st, arg, &err);
+        if (v == NULL || json_array_append_new(arr, v) != 0) {
+            if (err == WARD_OK)
+                err = ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
             break;
         }
-        err = user_roles(db, sqlite3_column_int64(st, 0), json_object_get(u, "roles"), NULL);
     }
     if (!err && rc != SQLITE_DONE)
-        err = wid_sql_err(db, "list users");
+        err = wid_sql_err(db, what);
     sqlite3_finalize(st);
     if (err) {
         json_decref(arr);

@@ -103,42 +103,25 @@ ward_err ward_identity_ca_remove(ward_identity *db, const uint8_t fingerprint[WA
                                  "remove CA", "no such trusted CA", "ca.remove");
 }
 
+static json_t *ca_row(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err)
+{
+    (void)db;
+    (void)arg;
+    (void)err;
+    char hex[2 * WARD_SHA256_LEN + 1];
+    column_fp_hex(st, 0, hex);
+    const char *subject = (const char *)sqlite3_column_text(st, 1);
+    return json_pack("{s:s, s:s, s:I}", "fingerprint", hex, "subject", subject ? subject : "",
+                     "not_after", (json_int_t)sqlite3_column_int64(st, 2));
+}
+
 ward_err ward_identity_cas_json(ward_identity *db, json_t **out)
 {
     if (db == NULL || out == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "identity: NULL argument");
-    *out = NULL;
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "SELECT fingerprint, subject, not_after FROM cas "
-                                   "ORDER BY subject, fingerprint", &st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char hex[2 * WARD_SHA256_LEN + 1];
-        column_fp_hex(st, 0, hex);
-        json_t *c = json_pack("{s:s, s:s, s:I}", "fingerprint", hex, "subject",
-                              (const char *)sqlite3_column_text(st, 1), "not_after",
-                              (json_int_t)sqlite3_column_int64(st, 2));
-        if (c == NULL || json_array_append_new(arr, c) != 0) {
-            err = ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
-            break;
-        }
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = wid_sql_err(db, "list CAs");
-    sqlite3_finalize(st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return WARD_OK;
+    return wid_rows_json(db, "SELECT fingerprint, subject, not_after FROM cas "
+                             "ORDER BY subject, fingerprint",
+                         NULL, "list CAs", ca_row, NULL, out);
 }
 
 /* ---- certificate keys mapped to users ------------------------------------------------------- */
@@ -684,45 +667,27 @@ ward_err ward_identity_crl_remove(ward_identity *db,
                                  "crl.remove");
 }
 
+static json_t *crl_row(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err)
+{
+    (void)db;
+    (void)arg;
+    (void)err;
+    char hex[2 * WARD_SHA256_LEN + 1];
+    column_fp_hex(st, 0, hex);
+    const char *iss = (const char *)sqlite3_column_text(st, 1);
+    return json_pack("{s:s, s:s, s:I, s:I, s:I}", "ca_fingerprint", hex, "issuer",
+                     iss ? iss : "", "this_update", (json_int_t)sqlite3_column_int64(st, 2),
+                     "next_update", (json_int_t)sqlite3_column_int64(st, 3), "revoked",
+                     (json_int_t)sqlite3_column_int64(st, 4));
+}
+
 ward_err ward_identity_crls_json(ward_identity *db, json_t **out)
 {
     if (db == NULL || out == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "identity: NULL argument");
-    *out = NULL;
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "SELECT ca_fingerprint, issuer, this_update, next_update, "
-                                   "revoked FROM crls ORDER BY issuer, ca_fingerprint", &st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char hex[2 * WARD_SHA256_LEN + 1];
-        column_fp_hex(st, 0, hex);
-        const char *iss = (const char *)sqlite3_column_text(st, 1);
-        json_t *c = json_pack("{s:s, s:s, s:I, s:I, s:I}", "ca_fingerprint", hex, "issuer",
-                              iss ? iss : "", "this_update",
-                              (json_int_t)sqlite3_column_int64(st, 2), "next_update",
-                              (json_int_t)sqlite3_column_int64(st, 3), "revoked",
-                              (json_int_t)sqlite3_column_int64(st, 4));
-        if (c == NULL || json_array_append_new(arr, c) != 0) {
-            err = ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
-            break;
-        }
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = wid_sql_err(db, "list CRLs");
-    sqlite3_finalize(st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return WARD_OK;
+    return wid_rows_json(db, "SELECT ca_fingerprint, issuer, this_update, next_update, "
+                             "revoked FROM crls ORDER BY issuer, ca_fingerprint",
+                         NULL, "list CRLs", crl_row, NULL, out);
 }
 
 /* ---- attestation ---------------------------------------------------------------------------- */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ward/identity.h"
 
 #define WID_SOURCE_MAX 128
@@ -33,6 +35,13 @@ int64_t wid_now(ward_identity *db);
 
 /* Prepares a constant statement; WARD_ERR_IO with SQLite's message on failure. */
 ward_err wid_prepare(ward_identity *db, const char *sql, sqlite3_stmt **st);
+
+/* One JSON value per result row of sql (its ?1 bound to param, NULL binds NULL), made by row
+ * (a new reference; it may run further queries). row returns NULL to stop: with *err set, that
+ * error; else out of memory. On WARD_OK *out is the array; what names the list in errors. */
+typedef json_t *(*wid_row_fn)(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err);
+ward_err wid_rows_json(ward_identity *db, const char *sql, const char *param, const char *what,
+                       wid_row_fn row, void *arg, json_t **out);
 /* WARD_ERR_IO "identity database: WHAT: <sqlite message>". */
 ward_err wid_sql_err(ward_identity *db, const char *what);
 /* Binds a NUL-terminated string (SQLITE_TRANSIENT). */

@@ -101,6 +101,27 @@ ward_err ward_identity_token_revoke(ward_identity *db, const char *id)
     return WARD_OK;
 }
 
+static json_t *token_row(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err)
+{
+    (void)db;
+    (void)err;
+    int64_t now = *(const int64_t *)arg;
+    int revoked = sqlite3_column_type(st, 6) != SQLITE_NULL;
+    int64_t exp = sqlite3_column_int64(st, 4);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s}", "id",
+                     (const char *)sqlite3_column_text(st, 0), "user",
+                     (const char *)sqlite3_column_text(st, 1), "description",
+                     (const char *)sqlite3_column_text(st, 2), "created",
+                     (json_int_t)sqlite3_column_int64(st, 3), "expires", (json_int_t)exp,
+                     "last_used",
+                     sqlite3_column_type(st, 5) == SQLITE_NULL
+                         ? json_null()
+                         : json_integer((json_int_t)sqlite3_column_int64(st, 5)),
+                     "revoked",
+                     revoked ? json_integer((json_int_t)sqlite3_column_int64(st, 6)) : json_null(),
+                     "state", revoked ? "revoked" : now >= exp ? "expired" : "active");
+}
+
 ward_err ward_identity_tokens_json(ward_identity *db, const char *user, json_t **out)
 {
     if (db == NULL || out == NULL)
@@ -108,53 +129,12 @@ ward_err ward_identity_tokens_json(ward_identity *db, const char *user, json_t *
     *out = NULL;
     if (user != NULL && !ward_id_valid_name(user))
         return ward_err_set(WARD_ERR_INVALID_ARG, "invalid user name");
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "SELECT t.id, u.name, t.description, t.created, t.expires, "
-                                   "t.last_used, t.revoked FROM tokens t JOIN users u "
-                                   "ON u.id = t.user_id WHERE ?1 IS NULL OR u.name = ?1 "
-                                   "ORDER BY t.created, t.id", &st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    if (user)
-        wid_bind_text(st, 1, user);
-    else
-        sqlite3_bind_null(st, 1);
     int64_t now = wid_now(db);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int revoked = sqlite3_column_type(st, 6) != SQLITE_NULL;
-        int64_t exp = sqlite3_column_int64(st, 4);
-        json_t *t = json_pack(
-            "{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s}", "id",
-            (const char *)sqlite3_column_text(st, 0), "user",
-            (const char *)sqlite3_column_text(st, 1), "description",
-            (const char *)sqlite3_column_text(st, 2), "created",
-            (json_int_t)sqlite3_column_int64(st, 3), "expires", (json_int_t)exp, "last_used",
-            sqlite3_column_type(st, 5) == SQLITE_NULL
-                ? json_null()
-                : json_integer((json_int_t)sqlite3_column_int64(st, 5)),
-            "revoked",
-            revoked ? json_integer((json_int_t)sqlite3_column_int64(st, 6)) : json_null(),
-            "state", revoked ? "revoked" : now >= exp ? "expired" : "active");
-        if (t == NULL || json_array_append_new(arr, t) != 0) {
-            err = ward_err_set(WARD_ERR_NOMEM, "identity: out of memory");
-            break;
-        }
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = wid_sql_err(db, "list tokens");
-    sqlite3_finalize(st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return WARD_OK;
+    return wid_rows_json(db, "SELECT t.id, u.name, t.description, t.created, t.expires, "
+                             "t.last_used, t.revoked FROM tokens t JOIN users u "
+                             "ON u.id = t.user_id WHERE ?1 IS NULL OR u.name = ?1 "
+                             "ORDER BY t.created, t.id",
+                         user, "list tokens", token_row, &now, out);
 }
 
 ward_err ward_identity_auth_token(ward_identity *db, const char *token,

@@ -382,88 +382,61 @@ static ward_err names_into(ward_identity *db, const char *sql, int64_t id, json_
     return err;
 }
 
+static json_t *role_row(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err)
+{
+    (void)arg;
+    const char *name = (const char *)sqlite3_column_text(st, 1);
+    int sensitive = sqlite3_column_int(st, 3) != 0 ||
+                    (name != NULL && strcmp(name, WARD_ROLE_ADMIN) == 0);
+    json_t *perms = json_array();
+    json_t *r = json_pack("{s:s, s:s, s:b, s:b, s:o, s:I}", "name", name ? name : "",
+                          "description", (const char *)sqlite3_column_text(st, 2), "sensitive",
+                          sensitive, "builtin", sqlite3_column_int(st, 4), "permissions",
+                          perms ? perms : json_array(), "users",
+                          (json_int_t)sqlite3_column_int64(st, 5));
+    if (r != NULL &&
+        (*err = names_into(db, "SELECT p.name FROM role_permissions rp JOIN permissions p "
+                               "ON p.id = rp.perm_id WHERE rp.role_id = ?1 ORDER BY p.name",
+                           sqlite3_column_int64(st, 0), json_object_get(r, "permissions"))) !=
+            WARD_OK) {
+        json_decref(r);
+        r = NULL;
+    }
+    return r;
+}
+
 ward_err ward_rbac_roles_json(ward_identity *db, json_t **out)
 {
     if (db == NULL || out == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "rbac: NULL argument");
-    *out = NULL;
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return ward_err_set(WARD_ERR_NOMEM, "rbac: out of memory");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "SELECT r.id, r.name, r.description, r.sensitive, r.builtin, "
-                                   "(SELECT count(*) FROM user_roles ur WHERE ur.role_id = r.id) "
-                                   "FROM roles r ORDER BY r.name", &st);
-    if (err) {
-        json_decref(arr);
-        return err;
+    return wid_rows_json(db, "SELECT r.id, r.name, r.description, r.sensitive, r.builtin, "
+                             "(SELECT count(*) FROM user_roles ur WHERE ur.role_id = r.id) "
+                             "FROM roles r ORDER BY r.name",
+                         NULL, "list roles", role_row, NULL, out);
+}
+
+static json_t *perm_row(ward_identity *db, sqlite3_stmt *st, void *arg, ward_err *err)
+{
+    (void)arg;
+    json_t *roles = json_array();
+    json_t *p = json_pack("{s:s, s:s, s:o}", "name", (const char *)sqlite3_column_text(st, 1),
+                          "description", (const char *)sqlite3_column_text(st, 2), "roles",
+                          roles ? roles : json_array());
+    if (p != NULL &&
+        (*err = names_into(db, "SELECT r.name FROM role_permissions rp JOIN roles r "
+                               "ON r.id = rp.role_id WHERE rp.perm_id = ?1 ORDER BY r.name",
+                           sqlite3_column_int64(st, 0), json_object_get(p, "roles"))) !=
+            WARD_OK) {
+        json_decref(p);
+        p = NULL;
     }
-    int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        int sensitive = sqlite3_column_int(st, 3) != 0 ||
-                        (name != NULL && strcmp(name, WARD_ROLE_ADMIN) == 0);
-        json_t *perms = json_array();
-        json_t *r = json_pack("{s:s, s:s, s:b, s:b, s:o, s:I}", "name", name ? name : "",
-                              "description", (const char *)sqlite3_column_text(st, 2),
-                              "sensitive", sensitive, "builtin", sqlite3_column_int(st, 4),
-                              "permissions", perms ? perms : json_array(), "users",
-                              (json_int_t)sqlite3_column_int64(st, 5));
-        if (r == NULL || json_array_append_new(arr, r) != 0) {
-            err = ward_err_set(WARD_ERR_NOMEM, "rbac: out of memory");
-            break;
-        }
-        err = names_into(db, "SELECT p.name FROM role_permissions rp JOIN permissions p "
-                             "ON p.id = rp.perm_id WHERE rp.role_id = ?1 ORDER BY p.name",
-                         sqlite3_column_int64(st, 0), json_object_get(r, "permissions"));
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = wid_sql_err(db, "list roles");
-    sqlite3_finalize(st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return WARD_OK;
+    return p;
 }
 
 ward_err ward_rbac_perms_json(ward_identity *db, json_t **out)
 {
     if (db == NULL || out == NULL)
         return ward_err_set(WARD_ERR_INVALID_ARG, "rbac: NULL argument");
-    *out = NULL;
-    json_t *arr = json_array();
-    if (arr == NULL)
-        return ward_err_set(WARD_ERR_NOMEM, "rbac: out of memory");
-    sqlite3_stmt *st;
-    ward_err err = wid_prepare(db, "SELECT id, name, description FROM permissions ORDER BY name",
-                               &st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    int rc;
-    while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *roles = json_array();
-        json_t *p = json_pack("{s:s, s:s, s:o}", "name", (const char *)sqlite3_column_text(st, 1),
-                              "description", (const char *)sqlite3_column_text(st, 2), "roles",
-                              roles ? roles : json_array());
-        if (p == NULL || json_array_append_new(arr, p) != 0) {
-            err = ward_err_set(WARD_ERR_NOMEM, "rbac: out of memory");
-            break;
-        }
-        err = names_into(db, "SELECT r.name FROM role_permissions rp JOIN roles r "
-                             "ON r.id = rp.role_id WHERE rp.perm_id = ?1 ORDER BY r.name",
-                         sqlite3_column_int64(st, 0), json_object_get(p, "roles"));
-    }
-    if (!err && rc != SQLITE_DONE)
-        err = wid_sql_err(db, "list permissions");
-    sqlite3_finalize(st);
-    if (err) {
-        json_decref(arr);
-        return err;
-    }
-    *out = arr;
-    return WARD_OK;
+    return wid_rows_json(db, "SELECT id, name, description FROM permissions ORDER BY name",
+                         NULL, "list permissions", perm_row, NULL, out);
 }
