@@ -864,8 +864,9 @@ static void isolation(int fallback)
         if (memfd_secret) {
             assert_int_equal(try_proc_mem(pid, secret), 0);
             assert_int_equal(try_vm_readv(pid, secret), 0);
-            print_message("    root: the secret heap is unreadable via /proc/PID/mem and "
-                          "process_vm_readv (guaranteed by memfd_secret)\n");
+            print_message("    root: the secret heap is not directly readable via /proc/PID/mem "
+                          "or process_vm_readv (memfd_secret); root can still ptrace the TA and "
+                          "make it copy the heap out: not protected against root\n");
         } else {
             int r = try_proc_mem(pid, secret);
             print_message("    root: the fallback heap (mlock, no core dump) is %s via "
