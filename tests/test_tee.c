@@ -695,6 +695,18 @@ static void test_ring_malformed_from_ta(void **state)
     assert_int_equal(ward_tee_destroy(other), WARD_OK);
 }
 
+/* A max_message that is not a whole number of pages: the TA maps its heap in pages, so the
+ * limit is rounded up instead of leaving an instance that cannot start. */
+static void test_odd_max_message(void **state)
+{
+    (void)state;
+    ward_tee_limits lim = {0};
+    lim.max_message = 5000;
+    ward_tee_instance *inst = create(F.img, &lim);
+    echo_ok(inst);
+    assert_int_equal(ward_tee_destroy(inst), WARD_OK);
+}
+
 static void test_ring_malformed_from_host(void **state)
 {
     (void)state;
@@ -1085,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_no_leaks),
         cmocka_unit_test(test_ring_malformed_from_ta),
         cmocka_unit_test(test_ring_malformed_from_host),
+        cmocka_unit_test(test_odd_max_message),
         cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_isolation_fallback_heap),
         cmocka_unit_test(test_budget),

@@ -261,6 +261,7 @@ ward_err cli_client_request(cli_client *c, const char *method, const char *path,
     if (hdr == NULL)
         return ward_err_set(WARD_ERR_NOMEM, "client: out of memory");
     c->ctx_err = WARD_OK;
+    c->have_verdict = 0; /* a verdict belongs to the handshake of this request, if any */
     int bad = 0;
     bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method) != CURLE_OK;

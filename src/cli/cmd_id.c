@@ -49,16 +49,22 @@ static int write_new(const char *dir, const char *file, const void *data, size_t
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = NULL;
+    /* write(2), not stdio: private keys pass through here, and stdio's buffer would keep a
+     * copy that nobody wipes */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int ok = fd >= 0;
+    const unsigned char *p = data;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        if (ok)
+            done += (size_t)n;
+    }
+    ok = ok && fsync(fd) == 0;
     if (fd >= 0)
-        f = fdopen(fd, "wb");
-    int ok = f != NULL && fwrite(data, 1, len, f) == len && fflush(f) == 0 &&
-             fsync(fileno(f)) == 0;
-    if (f != NULL)
-        ok &= fclose(f) == 0;
-    else if (fd >= 0)
-        close(fd);
+        ok &= close(fd) == 0;
     if (!ok)
         fprintf(stderr, "ward id: cannot write %s: %s\n", path, strerror(errno));
     return ok ? 0 : -1;

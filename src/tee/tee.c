@@ -121,6 +121,8 @@ static ward_err normalize_limits(const ward_tee_image *img, const ward_tee_limit
     if (o->max_message > WARD_RING_MAX_MESSAGE)
         return ward_err_set(WARD_ERR_LIMIT, "max_message %u exceeds %u", o->max_message,
                             WARD_RING_MAX_MESSAGE);
+    /* the TA maps its heap (which holds two messages) only in whole pages */
+    o->max_message = (uint32_t)page_up(o->max_message);
     o->switchless = in->switchless ? 1 : 0;
     o->spin_us = in->spin_us != 0 ? in->spin_us : DEFAULT_SPIN_US;
     if (o->spin_us > 1000000u)
