@@ -358,6 +358,26 @@ static int print_json(json_t *j)
     return EXIT_OK;
 }
 
+/* print_json for an object holding secrets: jansson keeps its own copies of the strings and
+ * frees them unwiped, so the named members are wiped before the object goes. */
+static int print_json_secret(json_t *j, const char *const *members)
+{
+    int rc = EXIT_FAIL;
+    if (j != NULL && json_dumpf(j, stdout, JSON_INDENT(2)) == 0) {
+        fputc('\n', stdout);
+        rc = EXIT_OK;
+    } else {
+        cli_error("cannot write JSON", 0);
+    }
+    for (size_t i = 0; j != NULL && members[i] != NULL; i++) {
+        json_t *s = json_object_get(j, members[i]);
+        if (json_is_string(s))
+            ward_wipe((char *)json_string_value(s), json_string_length(s));
+    }
+    json_decref(j);
+    return rc;
+}
+
 static int fail(const char *what)
 {
     cli_error(what, 1);
@@ -784,7 +804,8 @@ static int user_totp(const struct cli_opts *o, struct args *a)
                 json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "user", name, "secret",
                                       secret, "uri", uri, "digits", WARD_TOTP_DIGITS, "period",
                                       WARD_TOTP_PERIOD, "algorithm", "SHA1");
-                rc = print_json(j);
+                static const char *const secrets[] = {"secret", "uri", NULL};
+                rc = print_json_secret(j, secrets);
             } else {
                 printf("uri: %s\nsecret: %s\n", uri, secret);
                 fprintf(stderr, "Shown once: add it to an authenticator app, then run "
@@ -1180,9 +1201,11 @@ static int token_issue(const struct cli_opts *o, struct args *a)
         char when[32];
         fmt_time(expires, when);
         if (o->json) {
-            rc = print_json(json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", id, "user", a->pos[0],
-                                      "expires", when, "expires_unix", (json_int_t)expires,
-                                      "token", token));
+            static const char *const secrets[] = {"token", NULL};
+            rc = print_json_secret(json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", id, "user",
+                                             a->pos[0], "expires", when, "expires_unix",
+                                             (json_int_t)expires, "token", token),
+                                   secrets);
         } else {
             printf("id: %s\nuser: %s\nexpires: %s\ntoken: %s\n", id, a->pos[0], when, token);
             fputs("The token is shown once and cannot be recovered; keep it secret.\n", stderr);

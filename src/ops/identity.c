@@ -1024,7 +1024,8 @@ static ward_err ensure_dummy(ward_identity *db, const ward_identity_settings *s)
     wid_hex(pw, sizeof pw, hexpw);
     char *enc = NULL;
     err = hash_password(db, &t, hexpw, strlen(hexpw), &enc);
-    db->stats.argon2_hashes--; /* not a user's password */
+    if (!err)
+        db->stats.argon2_hashes--; /* not a user's password (counted only on success) */
     ward_wipe(pw, sizeof pw);
     ward_wipe(hexpw, sizeof hexpw);
     if (err)
@@ -1584,23 +1585,17 @@ ward_err ward_identity_auth_password(ward_identity *db, const char *name, const 
         return ward_err_set(WARD_ERR_INVALID_ARG, "identity: NULL argument");
     memset(out, 0, sizeof *out);
     static const char action[] = "auth.password";
+    int valid = ward_id_valid_name(name);
+    const char *actor = wid_safe_name(name);
     ward_identity_settings s;
-    ward_err err = wid_load_settings(db, &s);
+    char src[WID_SOURCE_MAX + 1];
+    /* Rate limits first: a limited attempt checks nothing. */
+    ward_err err = wid_auth_begin(db, ctx, action, "password", actor, &s, src);
     if (!err)
         err = ensure_dummy(db, &s);
     if (err)
         return err;
-    int valid = ward_id_valid_name(name);
-    const char *actor = wid_safe_name(name);
-    char src[WID_SOURCE_MAX + 1];
-    wid_source(ctx, src);
-
-    /* Rate limits first: a limited attempt checks nothing. */
     int locked = 0;
-    if ((err = wid_rate_locked(db, WID_RATE_ADDR, src, &locked)))
-        return err;
-    if (locked)
-        return wid_deny_limited(db, action, "password", actor, WID_RATE_ADDR, ctx);
     if (valid) {
         if ((err = wid_rate_locked(db, WID_RATE_USER, name, &locked)))
             return err;
