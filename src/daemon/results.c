@@ -148,7 +148,7 @@ int wardd_result_same_file(const char *a, const char *b)
 
 /* ---- GET /v1/tasks/{id}/result/data?offset=N[&length=M] ---------------------------------- */
 
-static int parse_dec(const char *v, uint64_t *out)
+int wardd_parse_dec(const char *v, uint64_t *out)
 {
     size_t n = strlen(v);
     uint64_t x = 0;
@@ -174,10 +174,10 @@ static int data_query(wardd *d, wardd_req *r, uint64_t *offset, uint64_t *length
     *length = WARDD_RESULT_PIECE_MAX;
     for (struct evkeyval *e = kv.tqh_first; e != NULL && rc == 0; e = e->next.tqe_next) {
         if (strcmp(e->key, "offset") == 0 && !have_off) {
-            rc = parse_dec(e->value, offset);
+            rc = wardd_parse_dec(e->value, offset);
             have_off = 1;
         } else if (strcmp(e->key, "length") == 0) {
-            rc = parse_dec(e->value, length);
+            rc = wardd_parse_dec(e->value, length);
             if (rc == 0 && (*length == 0 || *length > WARDD_RESULT_PIECE_MAX))
                 rc = -1;
         } else {

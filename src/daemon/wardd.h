@@ -281,6 +281,9 @@ int wardd_result_data_path(const char *ct_path, char *out, size_t cap);
 int wardd_result_same_file(const char *a, const char *b);
 /* GET /v1/tasks/{id}/result/data?offset=N[&length=M] (the caller checked method and client). */
 void wardd_result_data(wardd *d, wardd_req *r, const char *id);
+/* A query-string number: decimal, 1..19 digits, no leading zero (so one value has one form).
+ * 0, or -1 if malformed. */
+int wardd_parse_dec(const char *v, uint64_t *out);
 
 /* tasks.c */
 void wardd_route_tasks(wardd *d, wardd_req *r, const char *path);
