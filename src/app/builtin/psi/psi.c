@@ -33,6 +33,16 @@ ward_err psi_add_input(const char *slot, const uint8_t *chunk, size_t chunk_len,
  *   AND "k" IN (SELECT "t1"."k" FROM "t1") AND ... ORDER BY rowid,
  * the tables in the manifest's slot order. The key column and the columns are the signed
  * manifest's params.key and params.columns. */
+/* Appends SQL text; a full buffer is an error, never a silently shorter query. */
+static ward_err put(char *q, size_t cap, const char *text)
+{
+    size_t len = strlen(q), n = strlen(text);
+    if (len >= cap || n >= cap - len)
+        return ward_err_set(WARD_ERR_LIMIT, "psi: the query is too long");
+    memcpy(q + len, text, n + 1);
+    return WARD_OK;
+}
+
 static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
 {
     const char *key_column = ward_task_psi_key(m);
@@ -45,50 +55,50 @@ static ward_err build_query(const ward_task_manifest *m, char *q, size_t cap)
                                                   "required");
     if (ncol > PSI_MAX_COLUMNS)
         return ward_err_set(WARD_ERR_LIMIT, "psi: at most %u columns", PSI_MAX_COLUMNS);
-    strcpy(q, "SELECT ");
-    ward_err err = WARD_OK;
+    if (cap == 0)
+        return ward_err_set(WARD_ERR_LIMIT, "psi: the query is too long");
+    q[0] = '\0';
+    ward_err err = put(q, cap, "SELECT ");
     for (size_t i = 0; i < ncol && err == WARD_OK; i++) {
-        if (i > 0 && strlen(q) + 1 < cap)
-            strcat(q, ",");
-        err = wb_quote_ident(q, cap, ward_task_psi_column(m, i));
+        if (i > 0)
+            err = put(q, cap, ",");
+        if (err == WARD_OK)
+            err = wb_quote_ident(q, cap, ward_task_psi_column(m, i));
     }
-    if (err == WARD_OK && strlen(q) + 16 < cap)
-        strcat(q, " FROM ");
+    if (err == WARD_OK)
+        err = put(q, cap, " FROM ");
     if (err == WARD_OK)
         err = wb_quote_ident(q, cap, wb_table_name(0));
-    if (err == WARD_OK && strlen(q) + 16 < cap)
-        strcat(q, " WHERE ");
+    if (err == WARD_OK)
+        err = put(q, cap, " WHERE ");
     if (err == WARD_OK)
         err = wb_quote_ident(q, cap, key_column);
-    if (err == WARD_OK && strlen(q) + 16 < cap)
-        strcat(q, " <> ''");
+    if (err == WARD_OK)
+        err = put(q, cap, " <> ''");
     for (size_t i = 1; i < nt && err == WARD_OK; i++) {
-        if (strlen(q) + 16 < cap)
-            strcat(q, " AND ");
-        err = wb_quote_ident(q, cap, key_column);
-        if (err == WARD_OK && strlen(q) + 32 < cap)
-            strcat(q, " IN (SELECT ");
+        err = put(q, cap, " AND ");
+        if (err == WARD_OK)
+            err = wb_quote_ident(q, cap, key_column);
+        if (err == WARD_OK)
+            err = put(q, cap, " IN (SELECT ");
         /* Qualified: an unqualified name that the inner table lacks would resolve to the
          * outer table's column, make the test always true and leak every row of the first
          * input. */
         if (err == WARD_OK)
             err = wb_quote_ident(q, cap, wb_table_name(i));
-        if (err == WARD_OK && strlen(q) + 2 < cap)
-            strcat(q, ".");
+        if (err == WARD_OK)
+            err = put(q, cap, ".");
         if (err == WARD_OK)
             err = wb_quote_ident(q, cap, key_column);
-        if (err == WARD_OK && strlen(q) + 16 < cap)
-            strcat(q, " FROM ");
+        if (err == WARD_OK)
+            err = put(q, cap, " FROM ");
         if (err == WARD_OK)
             err = wb_quote_ident(q, cap, wb_table_name(i));
-        if (err == WARD_OK && strlen(q) + 16 < cap)
-            strcat(q, ")");
+        if (err == WARD_OK)
+            err = put(q, cap, ")");
     }
-    if (err == WARD_OK) {
-        if (strlen(q) + 32 >= cap)
-            return ward_err_set(WARD_ERR_LIMIT, "psi: the query is too long");
-        strcat(q, " ORDER BY rowid");
-    }
+    if (err == WARD_OK)
+        err = put(q, cap, " ORDER BY rowid");
     return err;
 }
 
